@@ -1,0 +1,534 @@
+package engine
+
+import (
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/google/cel-go/cel"
+	celast "github.com/google/cel-go/common/ast"
+	"github.com/google/cel-go/common/types"
+
+	"github.com/vigil-itm/vigil/event"
+)
+
+// The native fast path. Most conditions are conjunctions of simple tests on
+// event fields and bundle lists; for those, the checked CEL expression is
+// translated into Go closures that read fields directly, with no
+// activation, no boxing and no interpreter. The translation covers a subset
+// of CEL whose semantics cannot produce errors (typed fields, no arithmetic),
+// and refuses anything else: those conditions run in cel-go's interpreter.
+// A differential test (fast_test.go) holds the two to the same answers.
+
+type evalCtx struct {
+	e  *event.Event
+	tz string
+}
+
+type (
+	boolFn func(*evalCtx) bool
+	strFn  func(*evalCtx) string
+	intFn  func(*evalCtx) int64
+	dblFn  func(*evalCtx) float64
+	tsFn   func(*evalCtx) time.Time
+	// listFn returns a list of strings; set is non-nil for constant lists,
+	// for hash membership.
+	listFn struct {
+		get func(*evalCtx) []string
+		set map[string]struct{}
+	}
+)
+
+type fastCompiler struct {
+	ast *celast.AST
+	env *celEnv
+}
+
+// compileFast translates a checked boolean CEL expression into a closure, or
+// returns false when the expression is outside the supported subset.
+func compileFast(ast *cel.Ast, env *celEnv) (boolFn, bool) {
+	if !ast.IsChecked() || !ast.OutputType().IsExactType(cel.BoolType) {
+		return nil, false
+	}
+	fc := &fastCompiler{ast: ast.NativeRep(), env: env}
+	return fc.boolean(fc.ast.Expr())
+}
+
+func (fc *fastCompiler) typeOf(e celast.Expr) *types.Type { return fc.ast.GetType(e.ID()) }
+
+// varName returns the variable an identifier or qualified select refers to.
+func (fc *fastCompiler) varName(e celast.Expr) (string, bool) {
+	if r, ok := fc.ast.ReferenceMap()[e.ID()]; ok && r.Name != "" && len(r.OverloadIDs) == 0 {
+		return r.Name, true
+	}
+	return "", false
+}
+
+func isType(t *types.Type, want *types.Type) bool { return t != nil && t.IsExactType(want) }
+
+var listOfString = cel.ListType(cel.StringType)
+
+func (fc *fastCompiler) boolean(e celast.Expr) (boolFn, bool) {
+	switch e.Kind() {
+	case celast.LiteralKind:
+		if b, ok := e.AsLiteral().(types.Bool); ok {
+			v := bool(b)
+			return func(*evalCtx) bool { return v }, true
+		}
+		return nil, false
+	case celast.IdentKind, celast.SelectKind:
+		name, ok := fc.varName(e)
+		if !ok {
+			return nil, false
+		}
+		if f, ok := fieldsByCEL[name]; ok && f.kind == kindBool {
+			return func(c *evalCtx) bool { return f.boolean(c.e) }, true
+		}
+		if dv, ok := fc.env.data[name]; ok {
+			if b, ok := dv.val.(types.Bool); ok {
+				v := bool(b)
+				return func(*evalCtx) bool { return v }, true
+			}
+		}
+		return nil, false
+	case celast.CallKind:
+		return fc.boolCall(e)
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
+	call := e.AsCall()
+	args := call.Args()
+	if call.IsMemberFunction() {
+		args = append([]celast.Expr{call.Target()}, args...)
+	}
+	switch call.FunctionName() {
+	case "_&&_", "_||_":
+		fns := make([]boolFn, 0, len(args))
+		for _, a := range args {
+			f, ok := fc.boolean(a)
+			if !ok {
+				return nil, false
+			}
+			fns = append(fns, f)
+		}
+		if len(fns) != 2 {
+			return nil, false
+		}
+		l, r := fns[0], fns[1]
+		if call.FunctionName() == "_&&_" {
+			return func(c *evalCtx) bool { return l(c) && r(c) }, true
+		}
+		return func(c *evalCtx) bool { return l(c) || r(c) }, true
+	case "!_":
+		f, ok := fc.boolean(args[0])
+		if !ok {
+			return nil, false
+		}
+		return func(c *evalCtx) bool { return !f(c) }, true
+	case "_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_":
+		return fc.compare(call.FunctionName(), args[0], args[1])
+	case "@in":
+		s, ok := fc.str(args[0])
+		if !ok {
+			return nil, false
+		}
+		l, ok := fc.list(args[1])
+		if !ok {
+			return nil, false
+		}
+		if l.set != nil {
+			set := l.set
+			return func(c *evalCtx) bool { _, ok := set[s(c)]; return ok }, true
+		}
+		return func(c *evalCtx) bool {
+			v := s(c)
+			for _, it := range l.get(c) {
+				if it == v {
+					return true
+				}
+			}
+			return false
+		}, true
+	case "startsWith", "endsWith", "contains":
+		if !call.IsMemberFunction() || len(args) != 2 {
+			return nil, false
+		}
+		a, ok1 := fc.str(args[0])
+		b, ok2 := fc.str(args[1])
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		switch call.FunctionName() {
+		case "startsWith":
+			return func(c *evalCtx) bool { return strings.HasPrefix(a(c), b(c)) }, true
+		case "endsWith":
+			return func(c *evalCtx) bool { return strings.HasSuffix(a(c), b(c)) }, true
+		}
+		return func(c *evalCtx) bool { return strings.Contains(a(c), b(c)) }, true
+	case "matches":
+		if len(args) != 2 || args[1].Kind() != celast.LiteralKind {
+			return nil, false
+		}
+		a, ok := fc.str(args[0])
+		pat, isStr := args[1].AsLiteral().(types.String)
+		if !ok || !isStr {
+			return nil, false
+		}
+		re, err := regexp.Compile(string(pat))
+		if err != nil {
+			return nil, false
+		}
+		return func(c *evalCtx) bool { return re.MatchString(a(c)) }, true
+	case "glob", "domain_in", "cidr_match":
+		if len(args) != 2 {
+			return nil, false
+		}
+		a, ok := fc.str(args[0])
+		if !ok {
+			return nil, false
+		}
+		var l listFn
+		if isType(fc.typeOf(args[1]), cel.StringType) {
+			b, ok := fc.str(args[1])
+			if !ok {
+				return nil, false
+			}
+			l = listFn{get: func(c *evalCtx) []string { return []string{b(c)} }}
+			if args[1].Kind() == celast.LiteralKind {
+				v := []string{string(args[1].AsLiteral().(types.String))}
+				l = listFn{get: func(*evalCtx) []string { return v }}
+			}
+		} else {
+			l, ok = fc.list(args[1])
+			if !ok {
+				return nil, false
+			}
+		}
+		switch call.FunctionName() {
+		case "glob":
+			return func(c *evalCtx) bool {
+				v := a(c)
+				for _, p := range l.get(c) {
+					if globMatch(v, p) {
+						return true
+					}
+				}
+				return false
+			}, true
+		case "domain_in":
+			return func(c *evalCtx) bool { return domainIn(a(c), l.get(c)) }, true
+		}
+		return func(c *evalCtx) bool { return cidrMatch(a(c), l.get(c)) }, true
+	case "any_in":
+		if len(args) != 2 {
+			return nil, false
+		}
+		a, ok1 := fc.list(args[0])
+		b, ok2 := fc.list(args[1])
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		return func(c *evalCtx) bool {
+			items := b.get(c)
+			for _, x := range a.get(c) {
+				if b.set != nil {
+					if _, ok := b.set[x]; ok {
+						return true
+					}
+					continue
+				}
+				for _, y := range items {
+					if x == y {
+						return true
+					}
+				}
+			}
+			return false
+		}, true
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) compare(op string, l, r celast.Expr) (boolFn, bool) {
+	lt, rt := fc.typeOf(l), fc.typeOf(r)
+	switch {
+	case isType(lt, cel.StringType) && isType(rt, cel.StringType):
+		a, ok1 := fc.str(l)
+		b, ok2 := fc.str(r)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		return cmpFn(op, a, b)
+	case isType(lt, cel.IntType) && isType(rt, cel.IntType):
+		a, ok1 := fc.integer(l)
+		b, ok2 := fc.integer(r)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		return cmpFn(op, a, b)
+	case isType(lt, cel.DoubleType) && isType(rt, cel.DoubleType):
+		a, ok1 := fc.double(l)
+		b, ok2 := fc.double(r)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		return cmpFn(op, a, b)
+	case isType(lt, cel.BoolType) && isType(rt, cel.BoolType) && (op == "_==_" || op == "_!=_"):
+		a, ok1 := fc.boolean(l)
+		b, ok2 := fc.boolean(r)
+		if !ok1 || !ok2 {
+			return nil, false
+		}
+		if op == "_==_" {
+			return func(c *evalCtx) bool { return a(c) == b(c) }, true
+		}
+		return func(c *evalCtx) bool { return a(c) != b(c) }, true
+	}
+	return nil, false
+}
+
+func cmpFn[T string | int64 | float64](op string, a, b func(*evalCtx) T) (boolFn, bool) {
+	switch op {
+	case "_==_":
+		return func(c *evalCtx) bool { return a(c) == b(c) }, true
+	case "_!=_":
+		return func(c *evalCtx) bool { return a(c) != b(c) }, true
+	case "_<_":
+		return func(c *evalCtx) bool { return a(c) < b(c) }, true
+	case "_<=_":
+		return func(c *evalCtx) bool { return a(c) <= b(c) }, true
+	case "_>_":
+		return func(c *evalCtx) bool { return a(c) > b(c) }, true
+	case "_>=_":
+		return func(c *evalCtx) bool { return a(c) >= b(c) }, true
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) str(e celast.Expr) (strFn, bool) {
+	switch e.Kind() {
+	case celast.LiteralKind:
+		s, ok := e.AsLiteral().(types.String)
+		if !ok {
+			return nil, false
+		}
+		v := string(s)
+		return func(*evalCtx) string { return v }, true
+	case celast.IdentKind, celast.SelectKind:
+		name, ok := fc.varName(e)
+		if !ok {
+			return nil, false
+		}
+		if name == "tz" {
+			return func(c *evalCtx) string { return c.tz }, true
+		}
+		if f, ok := fieldsByCEL[name]; ok && f.kind == kindString {
+			return func(c *evalCtx) string { return f.str(c.e) }, true
+		}
+		if dv, ok := fc.env.data[name]; ok {
+			if s, ok := dv.val.(types.String); ok {
+				v := string(s)
+				return func(*evalCtx) string { return v }, true
+			}
+		}
+		return nil, false
+	case celast.CallKind:
+		call := e.AsCall()
+		args := call.Args()
+		if call.IsMemberFunction() {
+			args = append([]celast.Expr{call.Target()}, args...)
+		}
+		if len(args) != 1 {
+			return nil, false
+		}
+		a, ok := fc.str(args[0])
+		if !ok {
+			return nil, false
+		}
+		switch call.FunctionName() {
+		case "domain":
+			return func(c *evalCtx) string { return domainOf(a(c)) }, true
+		case "base_domain":
+			return func(c *evalCtx) string { return baseDomain(a(c)) }, true
+		case "lowerAscii":
+			return func(c *evalCtx) string { return lowerASCII(a(c)) }, true
+		}
+	}
+	return nil, false
+}
+
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if b[j] >= 'A' && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+func (fc *fastCompiler) integer(e celast.Expr) (intFn, bool) {
+	switch e.Kind() {
+	case celast.LiteralKind:
+		i, ok := e.AsLiteral().(types.Int)
+		if !ok {
+			return nil, false
+		}
+		v := int64(i)
+		return func(*evalCtx) int64 { return v }, true
+	case celast.IdentKind, celast.SelectKind:
+		name, ok := fc.varName(e)
+		if !ok {
+			return nil, false
+		}
+		if f, ok := fieldsByCEL[name]; ok && (f.kind == kindInt || f.kind == kindIntPtr) {
+			return func(c *evalCtx) int64 { return f.integer(c.e) }, true
+		}
+		if dv, ok := fc.env.data[name]; ok {
+			if i, ok := dv.val.(types.Int); ok {
+				v := int64(i)
+				return func(*evalCtx) int64 { return v }, true
+			}
+		}
+		return nil, false
+	case celast.CallKind:
+		call := e.AsCall()
+		args := call.Args()
+		if call.IsMemberFunction() {
+			args = append([]celast.Expr{call.Target()}, args...)
+		}
+		switch call.FunctionName() {
+		case "size":
+			if len(args) != 1 {
+				return nil, false
+			}
+			if isType(fc.typeOf(args[0]), cel.StringType) {
+				// CEL counts code points, not bytes.
+				s, ok := fc.str(args[0])
+				if !ok {
+					return nil, false
+				}
+				return func(c *evalCtx) int64 { return int64(len([]rune(s(c)))) }, true
+			}
+			if isType(fc.typeOf(args[0]), listOfString) {
+				l, ok := fc.list(args[0])
+				if !ok {
+					return nil, false
+				}
+				return func(c *evalCtx) int64 { return int64(len(l.get(c))) }, true
+			}
+		case "local_hour", "local_weekday":
+			if len(args) != 2 {
+				return nil, false
+			}
+			t, ok1 := fc.timestamp(args[0])
+			z, ok2 := fc.str(args[1])
+			if !ok1 || !ok2 {
+				return nil, false
+			}
+			if call.FunctionName() == "local_hour" {
+				return func(c *evalCtx) int64 { return localHour(t(c), z(c)) }, true
+			}
+			return func(c *evalCtx) int64 { return localWeekday(t(c), z(c)) }, true
+		case "days_until":
+			if len(args) != 2 {
+				return nil, false
+			}
+			d, ok1 := fc.str(args[0])
+			t, ok2 := fc.timestamp(args[1])
+			if !ok1 || !ok2 {
+				return nil, false
+			}
+			return func(c *evalCtx) int64 { return daysUntil(d(c), t(c)) }, true
+		}
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) double(e celast.Expr) (dblFn, bool) {
+	switch e.Kind() {
+	case celast.LiteralKind:
+		d, ok := e.AsLiteral().(types.Double)
+		if !ok {
+			return nil, false
+		}
+		v := float64(d)
+		return func(*evalCtx) float64 { return v }, true
+	case celast.IdentKind, celast.SelectKind:
+		name, ok := fc.varName(e)
+		if !ok {
+			return nil, false
+		}
+		if f, ok := fieldsByCEL[name]; ok && f.kind == kindFloat {
+			return func(c *evalCtx) float64 { return f.float(c.e) }, true
+		}
+		if dv, ok := fc.env.data[name]; ok {
+			if d, ok := dv.val.(types.Double); ok {
+				v := float64(d)
+				return func(*evalCtx) float64 { return v }, true
+			}
+		}
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) timestamp(e celast.Expr) (tsFn, bool) {
+	name, ok := fc.varName(e)
+	if !ok {
+		return nil, false
+	}
+	if f, ok := fieldsByCEL[name]; ok && (f.kind == kindTime || f.kind == kindTimePtr) {
+		return func(c *evalCtx) time.Time { return f.time(c.e) }, true
+	}
+	return nil, false
+}
+
+func (fc *fastCompiler) list(e celast.Expr) (listFn, bool) {
+	if !isType(fc.typeOf(e), listOfString) {
+		return listFn{}, false
+	}
+	switch e.Kind() {
+	case celast.ListKind:
+		l := e.AsList()
+		if len(l.OptionalIndices()) > 0 {
+			return listFn{}, false
+		}
+		items := make([]string, 0, len(l.Elements()))
+		for _, el := range l.Elements() {
+			if el.Kind() != celast.LiteralKind {
+				return listFn{}, false
+			}
+			s, ok := el.AsLiteral().(types.String)
+			if !ok {
+				return listFn{}, false
+			}
+			items = append(items, string(s))
+		}
+		set := make(map[string]struct{}, len(items))
+		for _, it := range items {
+			set[it] = struct{}{}
+		}
+		return listFn{get: func(*evalCtx) []string { return items }, set: set}, true
+	case celast.IdentKind, celast.SelectKind:
+		name, ok := fc.varName(e)
+		if !ok {
+			return listFn{}, false
+		}
+		if f, ok := fieldsByCEL[name]; ok && f.kind == kindStrings {
+			return listFn{get: func(c *evalCtx) []string { return f.strings(c.e) }}, true
+		}
+		if dv, ok := fc.env.data[name]; ok && dv.strings != nil || ok && dv.isList && dv.typ.IsExactType(listOfString) {
+			items := dv.strings
+			set := dv.val.(*stringSet).set
+			return listFn{get: func(*evalCtx) []string { return items }, set: set}, true
+		}
+	}
+	return listFn{}, false
+}
