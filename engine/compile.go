@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,46 +24,20 @@ import (
 // ErrCompile is wrapped by every error Compile returns for a bad bundle.
 var ErrCompile = errors.New("compile bundle")
 
-// Problem is one error or warning about a bundle found while compiling it,
-// with the place in the bundle's source it refers to.
-type Problem struct {
-	Pos      policies.Position `json:"pos"`
-	Rule     string            `json:"rule,omitempty"`
-	Severity string            `json:"severity"` // "error" or "warning"
-	Msg      string            `json:"message"`
-}
-
-func (p Problem) String() string {
-	var b strings.Builder
-	b.WriteString(p.Pos.String())
-	b.WriteString(": ")
-	if p.Severity == "warning" {
-		b.WriteString("warning: ")
-	}
-	if p.Rule != "" {
-		fmt.Fprintf(&b, "rule %q: ", p.Rule)
-	}
-	b.WriteString(p.Msg)
-	return b.String()
-}
-
-// CompileError lists every error found in a bundle.
+// CompileError lists every problem that stopped a bundle from compiling,
+// each with its file, line and column.
 type CompileError struct {
-	Bundle   string
-	Problems []Problem
+	Bundle      string
+	Diagnostics policies.Diagnostics
 }
 
 func (e *CompileError) Error() string {
-	lines := make([]string, 0, len(e.Problems)+1)
-	lines = append(lines, fmt.Sprintf("compile bundle %q: %d error(s)", e.Bundle, len(e.Problems)))
-	for _, p := range e.Problems {
-		lines = append(lines, "  "+p.String())
-	}
-	return strings.Join(lines, "\n")
+	return fmt.Sprintf("compile bundle %q: %d error(s):\n%s", e.Bundle, len(e.Diagnostics), e.Diagnostics.Sorted().Error())
 }
 
-// Unwrap lets callers test with errors.Is(err, ErrCompile).
-func (e *CompileError) Unwrap() error { return ErrCompile }
+// Unwrap lets callers test with errors.Is(err, ErrCompile) and reach the
+// diagnostics with errors.As.
+func (e *CompileError) Unwrap() []error { return []error{ErrCompile, e.Diagnostics} }
 
 // condition is one compiled CEL condition: a native closure when the
 // expression allows it, else a cel-go program.
@@ -112,8 +84,8 @@ type Program struct {
 	env            *celEnv
 	decision       *regoDecision
 	regoEveryEvent bool
-	maskPaths      []string
-	warnings       []Problem
+	maskFields     []*field
+	warnings       policies.Diagnostics
 	logger         *slog.Logger
 	metrics        *Metrics
 	costLimit      uint64
@@ -126,9 +98,9 @@ func (p *Program) Name() string { return p.name }
 // Revision is the compiled bundle's revision.
 func (p *Program) Revision() string { return p.revision }
 
-// Warnings lists what compiled but deserves attention: rules that cannot be
-// indexed by event.action, conditions that run in the interpreter, and so on.
-func (p *Program) Warnings() []Problem { return p.warnings }
+// Warnings lists what compiled but deserves attention, such as rules that
+// cannot be indexed by event.action.
+func (p *Program) Warnings() policies.Diagnostics { return p.warnings }
 
 // RuleIDs lists the compiled rules' ids in bundle order.
 func (p *Program) RuleIDs() []string {
@@ -168,7 +140,15 @@ func Compile(b *policies.Bundle, opts ...Option) (*Program, error) {
 	if o.regoEveryEvent != nil {
 		p.regoEveryEvent = *o.regoEveryEvent
 	}
-	p.maskPaths = maskPaths(b.Data)
+	for _, mp := range maskPaths(b.Data) {
+		f, err := lookupField(mp)
+		if err != nil || f.kind != kindString {
+			return nil, &CompileError{Bundle: b.Name(), Diagnostics: policies.Diagnostics{{
+				Pos: policies.Position{File: "data"}, Severity: policies.DiagError, Code: "bad-mask",
+				Msg: fmt.Sprintf("data.vigil.config.mask: %q is not a string event field", mp)}}}
+		}
+		p.maskFields = append(p.maskFields, f)
+	}
 
 	env, err := newCELEnv(b.Data)
 	if err != nil {
@@ -195,7 +175,7 @@ func Compile(b *policies.Bundle, opts ...Option) (*Program, error) {
 	c.problems = append(c.problems, derrs...)
 	p.decision = dec
 	if len(c.problems) > 0 {
-		return nil, &CompileError{Bundle: b.Name(), Problems: c.problems}
+		return nil, &CompileError{Bundle: b.Name(), Diagnostics: c.problems}
 	}
 	for _, cr := range p.rules {
 		if cr.actions == nil {
@@ -220,31 +200,23 @@ type compiler struct {
 	o        *options
 	p        *Program
 	b        *policies.Bundle
-	problems []Problem
-	warnings []Problem
+	problems policies.Diagnostics
+	warnings policies.Diagnostics
 }
 
 func (c *compiler) errorf(r *policies.Rule, pos policies.Position, format string, args ...any) {
-	c.problems = append(c.problems, Problem{Pos: pos, Rule: r.ID, Severity: "error", Msg: fmt.Sprintf(format, args...)})
+	c.problems = append(c.problems, policies.Diagnostic{Pos: pos, Severity: policies.DiagError, Code: "rule-compile",
+		Msg: fmt.Sprintf("rule %q: ", r.ID) + fmt.Sprintf(format, args...)})
 }
 
-func (c *compiler) warnf(r *policies.Rule, pos policies.Position, format string, args ...any) {
-	c.warnings = append(c.warnings, Problem{Pos: pos, Rule: r.ID, Severity: "warning", Msg: fmt.Sprintf(format, args...)})
-}
-
-// ruleHash identifies a rule's definition, ignoring where it was written.
-func ruleHash(r *policies.Rule) string {
-	cp := *r
-	cp.Source = policies.Position{}
-	cp.FieldPos = nil
-	b, _ := json.Marshal(&cp)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+func (c *compiler) warnf(r *policies.Rule, pos policies.Position, code, format string, args ...any) {
+	c.warnings = append(c.warnings, policies.Diagnostic{Pos: pos, Severity: policies.DiagWarning, Code: code,
+		Msg: fmt.Sprintf("rule %q: ", r.ID) + fmt.Sprintf(format, args...)})
 }
 
 func (c *compiler) rule(r *policies.Rule) *compiledRule {
 	before := len(c.problems)
-	cr := &compiledRule{rule: r, hash: ruleHash(r)}
+	cr := &compiledRule{rule: r, hash: r.Hash()}
 	var actions []string
 	indexed := true
 
@@ -297,7 +269,7 @@ func (c *compiler) rule(r *policies.Rule) *compiledRule {
 	if indexed {
 		cr.actions = dedupe(actions)
 	} else {
-		c.warnf(r, r.Pos("when"), "cannot be indexed by event.action, so it is evaluated for every event: start the condition with event.action == \"...\" or event.action in [...], or list actions:")
+		c.warnf(r, r.Pos("when"), "unindexed-rule", "cannot be indexed by event.action, so it is evaluated for every event: start the condition with event.action == \"...\" or event.action in [...], or list actions:")
 	}
 
 	for i, ex := range r.Exceptions {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/policies"
 )
 
@@ -34,11 +35,19 @@ type Decision struct {
 	// "default" when the bundle has none or it failed (see Errors).
 	DecidedBy string  `json:"decided_by,omitempty"`
 	Timings   Timings `json:"timings"`
-	// Input is the decision's input with sensitive fields masked.
-	Input map[string]any `json:"input,omitempty"`
+	// Input is what the decision was made on, with sensitive fields masked;
+	// together with Findings and the bundle revision it reproduces the
+	// decision.
+	Input *DecisionInput `json:"input,omitempty"`
 	// Errors lists evaluation failures met on the way (a rule whose
 	// condition failed, a failed Rego evaluation).
 	Errors []string `json:"errors,omitempty"`
+}
+
+// DecisionInput is the recorded input of a decision.
+type DecisionInput struct {
+	Event  *event.Event `json:"event"`
+	Bundle BundleRef    `json:"bundle"`
 }
 
 // BundleRef names a bundle revision.

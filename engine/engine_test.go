@@ -167,7 +167,7 @@ func TestCompileErrorsArePositioned(t *testing.T) {
 	require.ErrorIs(t, err, ErrCompile)
 	var ce *CompileError
 	require.True(t, errors.As(err, &ce))
-	require.Len(t, ce.Problems, 5)
+	require.Len(t, ce.Diagnostics, 5)
 	msg := err.Error()
 	require.Contains(t, msg, `rules/a.yaml:4:9: rule "typo": when: `)
 	require.Contains(t, msg, `undeclared reference to 'fiel' (at condition 1:35)`)
@@ -308,8 +308,8 @@ func TestMaskedInput(t *testing.T) {
 		Clipboard: &event.Clipboard{Content: "hunter2", ContentLength: 7}}
 	d, err := p.Evaluate(context.Background(), e)
 	require.NoError(t, err)
-	clip := d.Input["event"].(map[string]any)["clipboard"].(map[string]any)
-	require.Equal(t, "**masked**", clip["content"])
+	require.Equal(t, "**masked**", d.Input.Event.Clipboard.Content)
+	require.Equal(t, int64(7), d.Input.Event.Clipboard.ContentLength)
 	require.Equal(t, "hunter2", e.Clipboard.Content, "the event itself is untouched")
 }
 

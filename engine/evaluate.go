@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
+	"reflect"
 	"time"
 
 	"github.com/google/cel-go/common/types"
@@ -101,9 +101,8 @@ func (p *Program) Evaluate(ctx context.Context, e *event.Event) (d Decision, err
 	for _, f := range findings {
 		d.Rules = append(d.Rules, RuleRef{ID: f.Rule, Version: f.RuleVersion})
 	}
-	input := p.input(e, findings)
-	p.decide(ctx, &d, input)
-	d.Input = p.mask(input)
+	p.decide(ctx, &d, e)
+	d.Input = &DecisionInput{Event: p.maskEvent(e), Bundle: d.Bundle}
 	end := time.Now()
 	d.Timings = Timings{
 		MatchNS: int64(matched.Sub(start)) - stateNS,
@@ -308,8 +307,8 @@ func (p *Program) ruleError(cr *compiledRule, err error) {
 	}
 }
 
-// input builds the Rego input: {event, user, findings, bundle}.
-func (p *Program) input(e *event.Event, findings []Finding) map[string]any {
+// regoInput builds the Rego input: {event, user, findings, bundle}.
+func (p *Program) regoInput(e *event.Event, findings []Finding) map[string]any {
 	ev := toMap(e)
 	user, _ := ev["user"].(map[string]any)
 	if user == nil {
@@ -343,10 +342,10 @@ func toMap(v any) map[string]any {
 
 // decide fills the verdict from the Rego policy, or from the default when
 // the bundle has none or it fails.
-func (p *Program) decide(ctx context.Context, d *Decision, input map[string]any) {
+func (p *Program) decide(ctx context.Context, d *Decision, e *event.Event) {
 	if p.decision != nil {
 		t := time.Now()
-		res, err := p.decision.eval(ctx, input)
+		res, err := p.decision.eval(ctx, p.regoInput(e, d.Findings))
 		if p.metrics != nil {
 			p.metrics.regoTime.Observe(time.Since(t).Seconds())
 		}
@@ -387,55 +386,31 @@ func maxSeverity(fs []Finding) string {
 	return best
 }
 
-// mask returns a copy of the input with sensitive event fields replaced.
-func (p *Program) mask(input map[string]any) map[string]any {
-	ev, ok := input["event"].(map[string]any)
-	if !ok {
-		return input
-	}
-	out := make(map[string]any, len(input))
-	for k, v := range input {
-		out[k] = v
-	}
-	masked := deepCopy(ev).(map[string]any)
-	for _, path := range p.maskPaths {
-		maskPath(masked, strings.Split(path, "."))
-	}
-	out["event"] = masked
-	if u, ok := masked["user"].(map[string]any); ok {
-		out["user"] = u
-	}
-	return out
-}
-
-func maskPath(m map[string]any, parts []string) {
-	if len(parts) == 1 {
-		if _, ok := m[parts[0]]; ok {
-			m[parts[0]] = "**masked**"
+// maskEvent returns a copy of e with the mask fields replaced by
+// "**masked**". The copy shares every field set it does not change with e.
+func (p *Program) maskEvent(e *event.Event) *event.Event {
+	cp := *e
+	root := reflect.ValueOf(&cp).Elem()
+	for _, f := range p.maskFields {
+		if f.str(&cp) == "" {
+			continue
 		}
-		return
-	}
-	if sub, ok := m[parts[0]].(map[string]any); ok {
-		maskPath(sub, parts[1:])
-	}
-}
-
-func deepCopy(v any) any {
-	switch t := v.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, x := range t {
-			out[k] = deepCopy(x)
+		v := root
+		for i, hop := range f.index {
+			if i > 0 {
+				// Copy the field set before writing, so e is untouched.
+				nv := reflect.New(v.Type().Elem())
+				nv.Elem().Set(v.Elem())
+				v.Set(nv)
+				v = nv.Elem()
+			}
+			for _, j := range hop {
+				v = v.Field(j)
+			}
 		}
-		return out
-	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = deepCopy(x)
-		}
-		return out
+		v.SetString("**masked**")
 	}
-	return v
+	return &cp
 }
 
 // RuleStats are counters of one rule since its Program was compiled.

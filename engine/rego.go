@@ -24,7 +24,7 @@ type regoDecision struct {
 
 // compileDecision prepares the bundle's vigil.decision policy, or returns
 // nil when the bundle has none (the default decision applies).
-func compileDecision(b *policies.Bundle) (*regoDecision, []Problem) {
+func compileDecision(b *policies.Bundle) (*regoDecision, policies.Diagnostics) {
 	var mods []policies.Module
 	has := false
 	for _, m := range b.Modules {
@@ -70,18 +70,18 @@ func dataOrEmpty(d map[string]any) map[string]any {
 }
 
 // regoProblems turns OPA's errors into positioned problems.
-func regoProblems(err error, fallback string) []Problem {
+func regoProblems(err error, fallback string) policies.Diagnostics {
 	var errs ast.Errors
 	if !errors.As(err, &errs) {
-		return []Problem{{Pos: policies.Position{File: fallback}, Severity: "error", Msg: "rego: " + err.Error()}}
+		return policies.Diagnostics{{Pos: policies.Position{File: fallback}, Severity: policies.DiagError, Code: "rego-compile", Msg: "rego: " + err.Error()}}
 	}
-	out := make([]Problem, 0, len(errs))
+	out := make(policies.Diagnostics, 0, len(errs))
 	for _, e := range errs {
 		pos := policies.Position{File: fallback}
 		if e.Location != nil {
 			pos = policies.Position{File: e.Location.File, Line: e.Location.Row, Column: e.Location.Col}
 		}
-		out = append(out, Problem{Pos: pos, Severity: "error", Msg: "rego " + e.Code + ": " + e.Message})
+		out = append(out, policies.Diagnostic{Pos: pos, Severity: policies.DiagError, Code: e.Code, Msg: "rego " + e.Code + ": " + e.Message})
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Pos.String() < out[j].Pos.String() })
 	return out

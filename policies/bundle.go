@@ -39,6 +39,9 @@ type Bundle struct {
 	Dir string
 	// Signed reports whether the bundle's signature was verified on load.
 	Signed bool
+
+	// dataPos records where each data.vigil entry was defined, for lint.
+	dataPos map[string]Position
 }
 
 // Name is the bundle's name from the manifest metadata, or "unnamed".

@@ -1,0 +1,5 @@
+package vigil.decision
+
+decision := {"alert": true} if {
+	input.findings[_].severity == 
+}

@@ -1,0 +1,3 @@
+package acme.helpers
+
+allow := true

@@ -1,0 +1,3 @@
+package vigil.other
+
+x := 1
