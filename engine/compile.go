@@ -371,7 +371,7 @@ func (c *compiler) condition(r *policies.Rule, key, src string) (*condition, *ce
 	}
 	ast, iss := c.p.env.env.Compile(src)
 	if iss != nil && iss.Err() != nil {
-		c.errorf(r, pos, "%s: %s", key, celIssues(iss))
+		c.errorf(r, pos, "%s: %s", key, celIssues(iss, src, c.p.env))
 		return nil, nil
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) {
@@ -405,11 +405,19 @@ func (c *compiler) condition(r *policies.Rule, key, src string) (*condition, *ce
 
 // celIssues renders cel-go's issues on one line, each with its line and
 // column inside the condition.
-func celIssues(iss *cel.Issues) string {
+func celIssues(iss *cel.Issues, src string, env *celEnv) string {
 	errs := iss.Errors()
 	parts := make([]string, 0, len(errs))
+	lines := strings.Split(src, "\n")
 	for _, e := range errs {
 		msg := strings.TrimSuffix(e.Message, " (in container '')")
+		if strings.HasPrefix(msg, "undeclared reference to ") && e.Location != nil {
+			if l := e.Location.Line(); l >= 1 && l <= len(lines) {
+				if name := identChain(lines[l-1], e.Location.Column()); name != "" {
+					msg = fmt.Sprintf("unknown name %q%s", name, suggest(name, env.names()))
+				}
+			}
+		}
 		if e.Location != nil && e.Location.Line() > 0 {
 			msg = fmt.Sprintf("%s (at condition %d:%d)", msg, e.Location.Line(), e.Location.Column()+1)
 		}
@@ -582,4 +590,21 @@ func maskPaths(data map[string]any) []string {
 		}
 	}
 	return out
+}
+
+// identChain returns the dotted identifier that starts at col in line.
+func identChain(line string, col int) string {
+	if col < 0 || col >= len(line) {
+		return ""
+	}
+	end := col
+	for end < len(line) {
+		ch := line[end]
+		if ch == '.' || ch == '_' || ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' {
+			end++
+			continue
+		}
+		break
+	}
+	return strings.TrimRight(line[col:end], ".")
 }

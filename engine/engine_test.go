@@ -170,7 +170,7 @@ func TestCompileErrorsArePositioned(t *testing.T) {
 	require.Len(t, ce.Diagnostics, 5)
 	msg := err.Error()
 	require.Contains(t, msg, `rules/a.yaml:4:9: rule "typo": when: `)
-	require.Contains(t, msg, `undeclared reference to 'fiel' (at condition 1:35)`)
+	require.Contains(t, msg, `unknown name "fiel.path" (did you mean "file.path"?) (at condition 1:35)`)
 	require.Contains(t, msg, `rule "notbool": when: condition must be a bool, is int`)
 	require.Contains(t, msg, `event.action "fil-created" is not in the action vocabulary (did you mean "file-created"?)`)
 	require.Contains(t, msg, `threshold.by.0: unknown event field "user.nmae" (did you mean "user.name"?)`)

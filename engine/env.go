@@ -83,3 +83,15 @@ func timezoneOf(e *event.Event) string {
 	}
 	return "UTC"
 }
+
+// names lists every variable a condition can use, for suggestions.
+func (ce *celEnv) names() []string {
+	out := make([]string, 0, len(fieldList)+len(ce.data)+1)
+	for _, f := range fieldList {
+		out = append(out, f.ident)
+	}
+	for n := range ce.data {
+		out = append(out, n)
+	}
+	return append(out, "tz")
+}

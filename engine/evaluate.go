@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
-	"reflect"
 	"time"
 
 	"github.com/google/cel-go/common/types"

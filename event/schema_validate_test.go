@@ -46,7 +46,9 @@ var knownKeywords = []string{
 
 func (v schemaValidator) validate(s map[string]any, doc any, path string) []string {
 	for k := range s {
-		require.Contains(v.t, knownKeywords, k, "schema keyword %q at %s is not supported by the test validator", k, path)
+		if !slices.Contains(knownKeywords, k) {
+			v.t.Fatalf("schema keyword %q at %s is not supported by the test validator", k, path)
+		}
 	}
 	var errs []string
 	fail := func(format string, args ...any) { errs = append(errs, path+": "+fmt.Sprintf(format, args...)) }

@@ -120,7 +120,25 @@ func reportJSONError(file string, raw []byte, err error, fallback int64, ds *dia
 		return
 	}
 	msg := strings.TrimPrefix(err.Error(), "json: ")
+	if field, ok := strings.CutPrefix(msg, "unknown field "); ok {
+		// The decoder does not say where; find the key.
+		name, _ := strconv.Unquote(field)
+		if at, found := firstKey(scanJSONPositions(raw), name); found {
+			off = int64(at)
+		}
+	}
 	ds.errorf(offsetPos(file, raw, int(off)), codeJSON, "JSON syntax: %s", msg)
+}
+
+// firstKey returns the offset of the first key named name, at any depth.
+func firstKey(pos jsonPositions, name string) (int, bool) {
+	best, found := 0, false
+	for p, off := range pos.keys {
+		if (p == name || strings.HasSuffix(p, "."+name)) && (!found || off < best) {
+			best, found = off, true
+		}
+	}
+	return best, found
 }
 
 // offsetPos converts a byte offset into a line and a column (counted in

@@ -459,10 +459,17 @@ func checkModule(m Module, roots []string, ds *diags) {
 	if err != nil {
 		var errs ast.Errors
 		if errors.As(err, &errs) {
-			for _, e := range errs {
+			for i, e := range errs {
 				pos := Position{File: m.Path, Line: 1, Column: 1}
 				if e.Location != nil {
 					pos.Line, pos.Column = max(e.Location.Row, 1), max(e.Location.Col, 1)
+				}
+				// The parser may report one problem twice, the second time
+				// with more detail; keep the detailed one.
+				if i+1 < len(errs) && errs[i+1].Location != nil && e.Location != nil &&
+					errs[i+1].Location.Row == e.Location.Row && errs[i+1].Location.Col == e.Location.Col &&
+					strings.HasPrefix(errs[i+1].Message, e.Message) {
+					continue
 				}
 				ds.errorf(pos, codeRego, "%s", e.Message)
 			}

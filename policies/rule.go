@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"strings"
 	"time"
 )
 
@@ -105,11 +106,19 @@ func (r *Rule) Kind() string {
 	return "plain"
 }
 
-// Pos returns the position of a field of the rule, falling back to the rule's
-// own position.
+// Pos returns the position of a field of the rule, falling back to the
+// nearest enclosing field that has one ("threshold" for
+// "threshold.sum.field"), then to the rule's own position.
 func (r *Rule) Pos(field string) Position {
-	if p, ok := r.FieldPos[field]; ok {
-		return p
+	for field != "" {
+		if p, ok := r.FieldPos[field]; ok {
+			return p
+		}
+		i := strings.LastIndexByte(field, '.')
+		if i < 0 {
+			break
+		}
+		field = field[:i]
 	}
 	return r.Source
 }

@@ -506,6 +506,9 @@ func (d *nodeDecoder) plain(orig, n *yaml.Node, path string) (any, bool) {
 }
 
 func (d *nodeDecoder) plainChild(n *yaml.Node, path string) (any, bool) {
+	if d.fieldPos != nil {
+		d.fieldPos[path] = d.pos(n)
+	}
 	orig := n
 	n, ok := d.resolve(n)
 	if !ok {

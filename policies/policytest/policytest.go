@@ -333,4 +333,3 @@ func runRego(ctx context.Context, b *policies.Bundle) ([]CaseResult, error) {
 	}
 	return out, nil
 }
-
