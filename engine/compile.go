@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sort"
 	"strconv"
@@ -122,7 +121,7 @@ func Compile(b *policies.Bundle, opts ...Option) (*Program, error) {
 		opt(&o)
 	}
 	if o.logger == nil {
-		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.logger = slog.New(slog.DiscardHandler)
 	}
 	p := &Program{
 		name:       b.Name(),
@@ -310,7 +309,7 @@ func (c *compiler) rule(r *policies.Rule) *compiledRule {
 		cr.baseline, err = state.NewBaseline(r.Baseline, stateOpts)
 	}
 	if err != nil {
-		c.errorf(r, r.Pos(strings.ReplaceAll(r.Kind(), "_", "_")), "%s: %v", r.Kind(), err)
+		c.errorf(r, r.Pos(r.Kind()), "%s: %v", r.Kind(), err)
 	}
 	if r.Suppress != nil {
 		cr.suppressBy = c.fields(r, "suppress.by", r.Suppress.By)

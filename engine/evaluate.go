@@ -65,7 +65,7 @@ func (p *Program) Evaluate(ctx context.Context, e *event.Event) (d Decision, err
 
 	evalRules := func(rules []*compiledRule) {
 		for _, cr := range rules {
-			f, fired, serr, sns := p.evalRule(cr, &ec, &act)
+			f, fired, sns, serr := p.evalRule(cr, &ec, &act)
 			stateNS += sns
 			if serr != nil {
 				errs = append(errs, fmt.Sprintf("rule %s: %v", cr.rule.ID, serr))
@@ -118,11 +118,11 @@ func (p *Program) Evaluate(ctx context.Context, e *event.Event) (d Decision, err
 
 // evalRule evaluates one rule against the event. It returns the finding
 // when the rule fires, and the time spent in rule state.
-func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (Finding, bool, error, int64) {
+func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (f Finding, fired bool, stateNS int64, err error) {
 	r := cr.rule
-	fail := func(err error) (Finding, bool, error, int64) {
+	fail := func(err error) (Finding, bool, int64, error) {
 		p.ruleError(cr, err)
-		return Finding{}, false, err, 0
+		return Finding{}, false, 0, err
 	}
 	if cr.cond != nil {
 		ok, err := cr.cond.eval(ec, act)
@@ -130,12 +130,12 @@ func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (Find
 			return fail(fmt.Errorf("when: %w", err))
 		}
 		if !ok {
-			return Finding{}, false, nil, 0
+			return Finding{}, false, 0, nil
 		}
 	}
 	var matched []bool
 	if cr.sequence != nil {
-		any := false
+		anyStep := false
 		matched = make([]bool, len(cr.steps))
 		for i, st := range cr.steps {
 			ok, err := st.eval(ec, act)
@@ -143,10 +143,10 @@ func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (Find
 				return fail(fmt.Errorf("sequence step %d: %w", i, err))
 			}
 			matched[i] = ok
-			any = any || ok
+			anyStep = anyStep || ok
 		}
-		if !any {
-			return Finding{}, false, nil, 0
+		if !anyStep {
+			return Finding{}, false, 0, nil
 		}
 	}
 	for i, ex := range cr.exceptions {
@@ -155,14 +155,14 @@ func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (Find
 			return fail(fmt.Errorf("exception %d: %w", i, err))
 		}
 		if ok {
-			return Finding{}, false, nil, 0
+			return Finding{}, false, 0, nil
 		}
 	}
 
 	st := time.Now()
 	e := ec.e
 	key := keyOf(cr.by, e)
-	f := Finding{
+	f = Finding{
 		Rule:        r.ID,
 		RuleVersion: r.Version,
 		Title:       r.Title,
@@ -173,7 +173,7 @@ func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (Find
 		Condition:   r.When,
 		Evidence:    r.Evidence,
 	}
-	fired := true
+	fired = true
 	switch {
 	case cr.threshold != nil:
 		var val float64
@@ -254,7 +254,7 @@ func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (Find
 	}
 	sns := int64(time.Since(st))
 	if !fired {
-		return Finding{}, false, nil, sns
+		return Finding{}, false, sns, nil
 	}
 	if len(cr.by) > 0 {
 		f.Key = make(map[string]string, len(cr.by))
@@ -266,7 +266,7 @@ func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (Find
 	if cr.metrics != nil {
 		cr.metrics.findings.Inc()
 	}
-	return f, true, nil, sns
+	return f, true, sns, nil
 }
 
 func fieldSuffix(f string) string {
@@ -302,7 +302,7 @@ func (p *Program) ruleError(cr *compiledRule, err error) {
 	now := time.Now().UnixNano()
 	last := cr.lastLog.Load()
 	if now-last > int64(time.Minute) && cr.lastLog.CompareAndSwap(last, now) {
-		p.logger.Warn("rule evaluation failed", "rule", cr.rule.ID, "source", cr.rule.Source.String(),
+		p.logger.Warn("rule evaluation failed", "rule", cr.rule.ID, "rule_source", cr.rule.Source.String(),
 			"err", err, "failures", cr.errors.Load())
 	}
 }

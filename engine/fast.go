@@ -197,7 +197,8 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 			}
 			l = listFn{get: func(c *evalCtx) []string { return []string{b(c)} }}
 			if args[1].Kind() == celast.LiteralKind {
-				v := []string{string(args[1].AsLiteral().(types.String))}
+				lit, _ := args[1].AsLiteral().(types.String)
+				v := []string{string(lit)}
 				l = listFn{get: func(*evalCtx) []string { return v }}
 			}
 		} else {
@@ -526,7 +527,11 @@ func (fc *fastCompiler) list(e celast.Expr) (listFn, bool) {
 		}
 		if dv, ok := fc.env.data[name]; ok && dv.strings != nil || ok && dv.isList && dv.typ.IsExactType(listOfString) {
 			items := dv.strings
-			set := dv.val.(*stringSet).set
+			ss, ok := dv.val.(*stringSet)
+			if !ok {
+				return listFn{}, false
+			}
+			set := ss.set
 			return listFn{get: func(*evalCtx) []string { return items }, set: set}, true
 		}
 	}

@@ -214,7 +214,8 @@ func (f *field) strings(e *event.Event) []string {
 	if !ok || v.IsNil() {
 		return nil
 	}
-	return v.Interface().([]string)
+	s, _ := v.Interface().([]string)
+	return s
 }
 
 func (f *field) time(e *event.Event) time.Time {
@@ -222,7 +223,8 @@ func (f *field) time(e *event.Event) time.Time {
 	if !ok {
 		return time.Time{}
 	}
-	return v.Interface().(time.Time)
+	t, _ := v.Interface().(time.Time)
+	return t
 }
 
 // number reads a numeric field as float64, for sums and baselines.

@@ -156,7 +156,9 @@ func location(tz string) *time.Location {
 		return time.UTC
 	}
 	if v, ok := zoneCache.Load(tz); ok {
-		return v.(*time.Location)
+		if loc, ok := v.(*time.Location); ok {
+			return loc
+		}
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
@@ -199,7 +201,8 @@ func stringsOf(v ref.Val) []string {
 		}
 		return nil
 	}
-	n := int(l.Size().(types.Int))
+	size, _ := l.Size().(types.Int)
+	n := int(size)
 	out := make([]string, 0, n)
 	for i := 0; i < n; i++ {
 		if s, ok := l.Get(types.Int(i)).(types.String); ok {
@@ -207,6 +210,11 @@ func stringsOf(v ref.Val) []string {
 		}
 	}
 	return out
+}
+
+func ts(v ref.Val) time.Time {
+	t, _ := v.(types.Timestamp)
+	return t.Time
 }
 
 func str(v ref.Val) string {
@@ -258,17 +266,17 @@ func functionOptions() []cel.EnvOption {
 		cel.Function("local_hour",
 			cel.Overload("local_hour_timestamp_string", []*cel.Type{cel.TimestampType, cel.StringType}, cel.IntType,
 				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
-					return types.Int(localHour(a.(types.Timestamp).Time, str(b)))
+					return types.Int(localHour(ts(a), str(b)))
 				}))),
 		cel.Function("local_weekday",
 			cel.Overload("local_weekday_timestamp_string", []*cel.Type{cel.TimestampType, cel.StringType}, cel.IntType,
 				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
-					return types.Int(localWeekday(a.(types.Timestamp).Time, str(b)))
+					return types.Int(localWeekday(ts(a), str(b)))
 				}))),
 		cel.Function("days_until",
 			cel.Overload("days_until_string_timestamp", []*cel.Type{cel.StringType, cel.TimestampType}, cel.IntType,
 				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
-					return types.Int(daysUntil(str(a), b.(types.Timestamp).Time))
+					return types.Int(daysUntil(str(a), ts(b)))
 				}))),
 		cel.Function("any_in",
 			cel.Overload("any_in_list_list", []*cel.Type{listS, listS}, cel.BoolType,

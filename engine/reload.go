@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -64,7 +63,7 @@ func NewLive(path string, load LoadFunc, opts []Option, lopts ...LiveOption) (*L
 	}
 	l.logger = co.logger
 	if l.logger == nil {
-		l.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		l.logger = slog.New(slog.DiscardHandler)
 	}
 	l.logger = l.logger.With("component", "engine")
 	l.metrics = co.metrics
@@ -135,7 +134,7 @@ func (l *Live) Watch(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("watch bundle %q: %w", l.path, err)
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	info, err := os.Stat(l.path)
 	if err != nil {
 		return fmt.Errorf("watch bundle %q: %w", l.path, err)

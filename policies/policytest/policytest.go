@@ -194,7 +194,10 @@ func Expand(sc *policies.Scenario) ([]*event.Event, error) {
 		count := max(item.Repeat, 1)
 		for i := 0; i < count; i++ {
 			ts := at.Add(time.Duration(i) * item.Every.D())
-			m := substitute(item.Event, fmt.Sprint(i)).(map[string]any)
+			m, _ := substitute(item.Event, fmt.Sprint(i)).(map[string]any)
+			if m == nil {
+				return nil, fmt.Errorf("%s: event %d: event must be a mapping", item.Source, n)
+			}
 			if _, ok := m["@timestamp"]; !ok {
 				if ts.IsZero() {
 					return nil, fmt.Errorf("%s: event %d: needs at: or @timestamp", item.Source, n)

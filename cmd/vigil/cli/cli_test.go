@@ -223,4 +223,3 @@ func TestBenchRuns(t *testing.T) {
 	require.Positive(t, rep.Ratios["rules=20"])
 	require.Positive(t, rep.ThresholdKeyB)
 }
-

@@ -68,7 +68,7 @@ func (e *env) evalCmd() *cobra.Command {
 			if err != nil {
 				return cannot(err)
 			}
-			defer in.Close()
+			defer func() { _ = in.Close() }()
 			raw, err := io.ReadAll(io.LimitReader(in, 16<<20))
 			if err != nil {
 				return cannot(err)
@@ -144,8 +144,8 @@ is then 1, but every good event was still evaluated.`,
 			if err != nil {
 				return cannot(err)
 			}
-			defer in.Close()
-			var out io.Writer = io.Discard
+			defer func() { _ = in.Close() }()
+			out := io.Discard
 			var outFile *os.File
 			switch alertsPath {
 			case "":
@@ -156,7 +156,7 @@ is then 1, but every good event was still evaluated.`,
 				if err != nil {
 					return cannot(err)
 				}
-				defer outFile.Close()
+				defer func() { _ = outFile.Close() }()
 				out = outFile
 			}
 			bw := bufio.NewWriterSize(out, 64<<10)

@@ -211,7 +211,7 @@ func writeAtomic(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	defer os.Remove(tmp.Name())
+	defer func() { _ = os.Remove(tmp.Name()) }()
 	if _, err := tmp.Write(data); err != nil {
 		_ = tmp.Close()
 		return fmt.Errorf("write %s: %w", path, err)
@@ -304,7 +304,7 @@ func (e *env) signCmd() *cobra.Command {
 			if err != nil {
 				return cannot(err)
 			}
-			defer in.Close()
+			defer func() { _ = in.Close() }()
 			var buf bytes.Buffer
 			if err := policies.Sign(in, &buf, pem, alg); err != nil {
 				return cannot(fmt.Errorf("sign %s: %w", args[0], err))
@@ -340,7 +340,7 @@ func (e *env) verifyCmd() *cobra.Command {
 			if err != nil {
 				return cannot(err)
 			}
-			defer f.Close()
+			defer func() { _ = f.Close() }()
 			res, err := policies.Verify(f, pub, alg)
 			if err != nil {
 				return failed("verify %s: %w", args[0], err)
