@@ -190,7 +190,6 @@ func Compile(b *policies.Bundle, opts ...Option) (*Program, error) {
 		for _, cr := range p.rules {
 			cr.metrics = o.metrics.forRule(cr.rule.ID)
 		}
-		o.metrics.setBundle(p)
 	}
 	return p, nil
 }
@@ -215,7 +214,7 @@ func (c *compiler) warnf(r *policies.Rule, pos policies.Position, code, format s
 
 func (c *compiler) rule(r *policies.Rule) *compiledRule {
 	before := len(c.problems)
-	cr := &compiledRule{rule: r, hash: r.Hash()}
+	cr := &compiledRule{rule: r, hash: stateHash(r)}
 	var actions []string
 	indexed := true
 
@@ -312,7 +311,9 @@ func (c *compiler) rule(r *policies.Rule) *compiledRule {
 		c.errorf(r, r.Pos(r.Kind()), "%s: %v", r.Kind(), err)
 	}
 	if r.Suppress != nil {
-		cr.suppressBy = c.fields(r, "suppress.by", r.Suppress.By)
+		if len(r.Suppress.By) > 0 {
+			cr.suppressBy = c.fields(r, "suppress.by", r.Suppress.By)
+		}
 		cr.suppress = state.NewSuppressor(r.Suppress, stateOpts)
 	}
 	if len(c.problems) > before {
@@ -320,6 +321,16 @@ func (c *compiler) rule(r *policies.Rule) *compiledRule {
 	}
 	c.inheritState(cr)
 	return cr
+}
+
+// stateHash identifies what a rule's window state depends on: everything
+// but its wording, severity, tags and evidence settings. Editing a title or
+// raising a severity keeps the rule's windows and learnt history.
+func stateHash(r *policies.Rule) string {
+	cp := *r
+	cp.Title, cp.Description, cp.Rationale, cp.Tuning = "", "", "", ""
+	cp.Severity, cp.Tags, cp.Evidence, cp.Version = "", nil, nil, 0
+	return cp.Hash()
 }
 
 // inheritState keeps the window state of an unchanged rule across reloads.
@@ -414,6 +425,9 @@ func celIssues(iss *cel.Issues, src string, env *celEnv) string {
 			if l := e.Location.Line(); l >= 1 && l <= len(lines) {
 				if name := identChain(lines[l-1], e.Location.Column()); name != "" {
 					msg = fmt.Sprintf("unknown name %q%s", name, suggest(name, env.names()))
+					if _, known := fieldsByCEL[name]; known {
+						msg = fmt.Sprintf("%q cannot be used here: has() and field-set selection are not supported on event fields; absent fields read as \"\", 0 or false, so compare with those", name)
+					}
 				}
 			}
 		}

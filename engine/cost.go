@@ -12,6 +12,7 @@ import (
 const (
 	maxFieldChars = 32 * 1024 // longest string field (command lines)
 	maxListItems  = 1024      // longest list field (email recipients)
+	maxElemChars  = 1024      // longest element of a list field
 )
 
 // costEstimator gives CEL's compile-time cost estimate real sizes: bounded
@@ -29,6 +30,11 @@ func (ce costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 		return nil
 	}
 	name := strings.Join(path, ".")
+	if last := path[len(path)-1]; strings.HasPrefix(last, "@") && len(path) > 1 {
+		// An element of a list field (a loop variable in exists/all/map):
+		// list elements such as recipients and arguments are short.
+		return &checker.SizeEstimate{Min: 0, Max: maxElemChars}
+	}
 	if dv, ok := ce.data[name]; ok {
 		if l, ok := dv.val.(traits.Sizer); ok {
 			if sz, ok := l.Size().Value().(int64); ok {
@@ -63,7 +69,11 @@ func (ce costEstimator) EstimateCallCost(function, _ string, _ *checker.AstNode,
 				listMax = cs.Max
 			}
 		}
-		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 1 + listMax*(maxFieldChars/64)}}
+		perItem := uint64(maxElemChars / 64)
+		if function == "glob" {
+			perItem = maxFieldChars / 64
+		}
+		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 1 + listMax*perItem}}
 	case "domain", "base_domain":
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: maxFieldChars / 64}, ResultSize: &checker.SizeEstimate{Min: 0, Max: 255}}
 	case "local_hour", "local_weekday", "days_until":

@@ -93,12 +93,14 @@ func dataVars(data map[string]any) []dataVar {
 				if tv == float64(int64(tv)) {
 					out = append(out, dataVar{name: name, typ: cel.DynType, val: types.Int(int64(tv))})
 				} else {
-					out = append(out, dataVar{name: name, typ: cel.DoubleType, val: types.Double(tv)})
+					out = append(out, dataVar{name: name, typ: cel.DynType, val: types.Double(tv)})
 				}
 			case int:
-				out = append(out, dataVar{name: name, typ: cel.IntType, val: types.Int(tv)})
+				out = append(out, dataVar{name: name, typ: cel.DynType, val: types.Int(tv)})
 			case int64:
-				out = append(out, dataVar{name: name, typ: cel.IntType, val: types.Int(tv)})
+				out = append(out, dataVar{name: name, typ: cel.DynType, val: types.Int(tv)})
+			case uint64:
+				out = append(out, dataVar{name: name, typ: cel.DynType, val: types.Int(int64(tv))})
 			default:
 				out = append(out, dataVar{name: name, typ: cel.DynType, val: types.DefaultTypeAdapter.NativeToValue(tv)})
 			}

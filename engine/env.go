@@ -2,6 +2,9 @@ package engine
 
 import (
 	"fmt"
+	// Time zones work the same on every endpoint, with or without a
+	// system zone database.
+	_ "time/tzdata"
 
 	"github.com/google/cel-go/cel"
 	"github.com/google/cel-go/ext"
@@ -27,6 +30,9 @@ func newCELEnv(data map[string]any) (*celEnv, error) {
 		ext.Lists(),
 		ext.Math(),
 		cel.Variable("tz", cel.StringType),
+		// Bundle data numbers are dyn, so they compare with int and double
+		// fields alike.
+		cel.CrossTypeNumericComparisons(true),
 	}
 	for _, f := range fieldList {
 		opts = append(opts, cel.Variable(f.ident, f.celType()))

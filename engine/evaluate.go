@@ -30,7 +30,7 @@ func (c *condition) eval(ec *evalCtx, act *activation) (bool, error) {
 	if c.fast != nil {
 		return c.fast(ec), nil
 	}
-	out, _, err := c.prg.Eval(act)
+	out, _, err := c.prg.ContextEval(ec.ctx, act)
 	if err != nil {
 		return false, err
 	}
@@ -57,7 +57,7 @@ func (p *Program) Evaluate(ctx context.Context, e *event.Event) (d Decision, err
 	if p.metrics != nil {
 		p.metrics.events.Inc()
 	}
-	ec := evalCtx{e: e, tz: timezoneOf(e)}
+	ec := evalCtx{e: e, tz: timezoneOf(e), ctx: ctx}
 	act := activation{e: e, tz: ec.tz, data: p.env.data}
 	var findings []Finding
 	var errs []string
@@ -196,8 +196,8 @@ func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (f Fi
 				w.Value = float64(res.Count)
 			}
 			f.Window = w
-			f.Message = fmt.Sprintf("%s: %s %s%s %s in %s (%s %s)", r.Title, w.Aggregate, fieldSuffix(w.Field),
-				trimFloat(w.Value), "within", w.Window, w.Op, trimFloat(w.Limit))
+			f.Message = fmt.Sprintf("%s: %s %s%s within %s (%s %s)", r.Title, w.Aggregate, fieldSuffix(w.Field),
+				trimFloat(w.Value), w.Window, w.Op, trimFloat(w.Limit))
 		}
 	case cr.sequence != nil:
 		res := cr.sequence.Observe(key, e.Timestamp, matched)
@@ -241,7 +241,7 @@ func (p *Program) evalRule(cr *compiledRule, ec *evalCtx, act *activation) (f Fi
 	}
 	if fired && cr.suppress != nil {
 		skey := key
-		if cr.suppressBy != nil {
+		if len(cr.suppressBy) > 0 {
 			skey = keyOf(cr.suppressBy, e)
 		}
 		if ok, _ := cr.suppress.Allow(skey, e.Timestamp); !ok {

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"time"
@@ -21,8 +22,9 @@ import (
 // A differential test (fast_test.go) holds the two to the same answers.
 
 type evalCtx struct {
-	e  *event.Event
-	tz string
+	e   *event.Event
+	tz  string
+	ctx context.Context
 }
 
 type (

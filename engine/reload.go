@@ -72,6 +72,9 @@ func NewLive(path string, load LoadFunc, opts []Option, lopts ...LiveOption) (*L
 		return nil, err
 	}
 	l.current.Store(p)
+	if l.metrics != nil {
+		l.metrics.setBundle(p)
+	}
 	return l, nil
 }
 
@@ -118,6 +121,9 @@ func (l *Live) Reload() error {
 			"active_revision", old.Revision(), "err", err)
 	} else {
 		l.current.Store(p)
+		if l.metrics != nil {
+			l.metrics.setBundle(p)
+		}
 		l.logger.Info("bundle activated", "path", l.path, "name", p.Name(), "revision", p.Revision(),
 			"rules", len(p.rules))
 	}

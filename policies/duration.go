@@ -39,7 +39,7 @@ func ParseDuration(s string) (Duration, error) {
 		rest = rest[j:]
 		n, err := strconv.ParseFloat(num, 64)
 		if err != nil {
-			return 0, fmt.Errorf("%w: %q: %v", ErrBadDuration, in, err)
+			return 0, fmt.Errorf("%w: %q: %w", ErrBadDuration, in, err)
 		}
 		var mult time.Duration
 		switch unit {

@@ -38,8 +38,8 @@ func shape(i int, a string) ruleShape {
 	switch i % 6 {
 	case 0:
 		return ruleShape{
-			cel:  fmt.Sprintf(`file.size > %d && file.extension in data.vigil.bench.exts_%d`, 1000*(k+1), k),
-			rego: []string{fmt.Sprintf("input.event.file.size > %d", 1000*(k+1)), fmt.Sprintf("input.event.file.extension in data.vigil.bench.exts_%d", k)},
+			cel:  fmt.Sprintf(`file.size > %d && file.extension in data.vigil.bench.exts_%d`, 100000*(i+1), k),
+			rego: []string{fmt.Sprintf("input.event.file.size > %d", 100000*(i+1)), fmt.Sprintf("input.event.file.extension in data.vigil.bench.exts_%d", k)},
 		}
 	case 1:
 		return ruleShape{
@@ -58,8 +58,8 @@ func shape(i int, a string) ruleShape {
 		}
 	case 4:
 		return ruleShape{
-			cel:  fmt.Sprintf(`print.pages > %d || clipboard.content_length > %d`, 10*(k+1), 1000*(k+1)),
-			rego: []string{fmt.Sprintf(`big_output(%d, %d)`, 10*(k+1), 1000*(k+1))},
+			cel:  fmt.Sprintf(`print.pages > %d || clipboard.content_length > %d`, 20+i, 5000*(i+1)),
+			rego: []string{fmt.Sprintf(`big_output(%d, %d)`, 20+i, 5000*(i+1))},
 		}
 	}
 	return ruleShape{

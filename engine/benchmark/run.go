@@ -197,11 +197,12 @@ func StateMemory(keys int) (threshold, firstSeen float64, err error) {
 		return 0, 0, err
 	}
 	t := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
-	heap := func() uint64 {
+	heap := func() int64 {
+		runtime.GC()
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		return m.HeapAlloc
+		return int64(m.HeapAlloc)
 	}
 	h0 := heap()
 	for i := range keys {
@@ -214,7 +215,7 @@ func StateMemory(keys int) (threshold, firstSeen float64, err error) {
 	h2 := heap()
 	runtime.KeepAlive(th)
 	runtime.KeepAlive(fs)
-	return float64(h1-h0) / float64(keys), float64(h2-h1) / float64(keys), nil
+	return float64(max(h1-h0, 0)) / float64(keys), float64(max(h2-h1, 0)) / float64(keys), nil
 }
 
 // Parts exposes the prepared query and inputs, for go test benchmarks.

@@ -226,9 +226,6 @@ func Expand(sc *policies.Scenario) ([]*event.Event, error) {
 			prev = e.Timestamp
 			out = append(out, e)
 		}
-		if count > 1 {
-			prev = at.Add(time.Duration(count-1) * item.Every.D())
-		}
 	}
 	return out, nil
 }

@@ -59,7 +59,9 @@ window-state memory per key.`,
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(rep)
+				if err := enc.Encode(rep); err != nil {
+					return cannot(err)
+				}
 			}
 			return nil
 		},

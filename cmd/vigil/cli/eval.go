@@ -93,7 +93,7 @@ func (e *env) evalCmd() *cobra.Command {
 	cmd.Flags().StringVar(&bundlePath, "bundle", "", "bundle directory or .tar.gz")
 	cmd.Flags().StringVar(&eventPath, "event", "", "event JSON file, or - for standard input")
 	cmd.Flags().StringVar(&pubKey, "verification-key", "", "verify the bundle with this PEM public key")
-	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", "signature algorithm of the verification key")
+	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", algHelp)
 	return cmd
 }
 
@@ -184,7 +184,7 @@ is then 1, but every good event was still evaluated.`,
 	cmd.Flags().StringVar(&format, "format", "jsonl", "events file format: jsonl or json (an array)")
 	cmd.Flags().StringVar(&alertsPath, "alerts", "", "write alerts as JSON lines to this file, or - for standard output")
 	cmd.Flags().StringVar(&pubKey, "verification-key", "", "verify the bundle with this PEM public key")
-	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", "signature algorithm of the verification key")
+	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", algHelp)
 	cmd.Flags().BoolVar(&noProgress, "no-progress", false, "never draw a progress bar")
 	return cmd
 }

@@ -25,9 +25,20 @@ func (e *env) policyCmd() *cobra.Command {
 	return cmd
 }
 
+// algHelp documents the signing algorithms OPA can verify.
+const algHelp = "signing algorithm: ES256, ES384, ES512, RS256, RS384, RS512, PS256, PS384 or PS512"
+
+// checkFormat rejects an unknown --format value as a usage error.
+func checkFormat(format string) error {
+	if format != "text" && format != "json" {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("--format %q: want text or json", format)}
+	}
+	return nil
+}
+
 // loadBundle loads a directory or tarball, verifying it when a key is given.
 func loadBundle(path, pubKeyFile, alg string) (*policies.Bundle, error) {
-	var opts []policies.LoadOption
+	opts := []policies.LoadOption{policies.WithVigilVersion(Version)}
 	if pubKeyFile != "" {
 		pub, err := os.ReadFile(pubKeyFile)
 		if err != nil {
@@ -41,7 +52,7 @@ func loadBundle(path, pubKeyFile, alg string) (*policies.Bundle, error) {
 // check loads and compiles a bundle and returns every diagnostic: the
 // format's own (policies), lint warnings, and the engine's (CEL, Rego).
 func check(path string) (*policies.Bundle, policies.Diagnostics, error) {
-	b, err := policies.Load(path)
+	b, err := policies.Load(path, policies.WithVigilVersion(Version))
 	if err != nil {
 		var ds policies.Diagnostics
 		if errors.As(err, &ds) {
@@ -74,6 +85,9 @@ file:line:column: message. Exits 1 when there is an error (or, with
 --strict, a warning).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkFormat(format); err != nil {
+				return err
+			}
 			_, ds, err := check(args[0])
 			if err != nil {
 				return cannot(err)
@@ -115,7 +129,10 @@ func (e *env) testCmd() *cobra.Command {
 		Short: "Run a bundle's scenario tests (tests/*.yaml) and Rego unit tests (*_test.rego)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b, err := policies.Load(args[0])
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			b, err := policies.Load(args[0], policies.WithVigilVersion(Version))
 			if err != nil {
 				return cannot(fmt.Errorf("load bundle %s: %w", args[0], err))
 			}
@@ -184,7 +201,7 @@ func (e *env) keygenCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "path prefix of the key files")
-	cmd.Flags().StringVar(&alg, "alg", "ES256", "signing algorithm: ES256 or RS256")
+	cmd.Flags().StringVar(&alg, "alg", "ES256", algHelp)
 	return cmd
 }
 
@@ -278,7 +295,7 @@ errors is never built.`,
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output .tar.gz path")
 	cmd.Flags().StringVar(&key, "signing-key", "", "PEM private key (from policy keygen) to sign with")
-	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", "signing algorithm: ES256 or RS256")
+	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", algHelp)
 	cmd.Flags().StringVar(&revision, "revision", "", "revision to record in the manifest (default: the manifest's)")
 	return cmd
 }
@@ -318,7 +335,7 @@ func (e *env) signCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVarP(&out, "output", "o", "", "output path (default: sign in place)")
 	cmd.Flags().StringVar(&key, "signing-key", "", "PEM private key")
-	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", "signing algorithm: ES256 or RS256")
+	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", algHelp)
 	return cmd
 }
 
@@ -351,6 +368,6 @@ func (e *env) verifyCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&key, "verification-key", "", "PEM public key")
-	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", "signing algorithm: ES256 or RS256")
+	cmd.Flags().StringVar(&alg, "signing-alg", "ES256", algHelp)
 	return cmd
 }
