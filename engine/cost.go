@@ -46,7 +46,7 @@ func (ce costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 		switch f.kind {
 		case kindString:
 			return &checker.SizeEstimate{Min: 0, Max: maxFieldChars}
-		case kindStrings, kindObjects, kindStringMap:
+		case kindStrings, kindInts, kindLabels:
 			return &checker.SizeEstimate{Min: 0, Max: maxListItems}
 		}
 	}

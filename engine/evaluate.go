@@ -392,23 +392,9 @@ func (p *Program) maskEvent(e *event.Event) *event.Event {
 	cp := *e
 	root := reflect.ValueOf(&cp).Elem()
 	for _, f := range p.maskFields {
-		if f.str(&cp) == "" {
-			continue
+		if f.str(&cp) != "" {
+			setString(root, f.path, "**masked**")
 		}
-		v := root
-		for i, hop := range f.index {
-			if i > 0 {
-				// Copy the field set before writing, so e is untouched.
-				nv := reflect.New(v.Type().Elem())
-				nv.Elem().Set(v.Elem())
-				v.Set(nv)
-				v = nv.Elem()
-			}
-			for _, j := range hop {
-				v = v.Field(j)
-			}
-		}
-		v.SetString("**masked**")
 	}
 	return &cp
 }

@@ -187,6 +187,22 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 		if len(args) != 2 {
 			return nil, false
 		}
+		if call.FunctionName() == "domain_in" && isType(fc.typeOf(args[0]), listOfString) {
+			a, ok1 := fc.list(args[0])
+			b, ok2 := fc.list(args[1])
+			if !ok1 || !ok2 {
+				return nil, false
+			}
+			return func(c *evalCtx) bool {
+				l := b.get(c)
+				for _, s := range a.get(c) {
+					if domainIn(s, l) {
+						return true
+					}
+				}
+				return false
+			}, true
+		}
 		a, ok := fc.str(args[0])
 		if !ok {
 			return nil, false
@@ -391,7 +407,7 @@ func (fc *fastCompiler) integer(e celast.Expr) (intFn, bool) {
 		if !ok {
 			return nil, false
 		}
-		if f, ok := fieldsByCEL[name]; ok && (f.kind == kindInt || f.kind == kindIntPtr) {
+		if f, ok := fieldsByCEL[name]; ok && f.kind == kindInt {
 			return func(c *evalCtx) int64 { return f.integer(c.e) }, true
 		}
 		if dv, ok := fc.env.data[name]; ok {
@@ -487,7 +503,7 @@ func (fc *fastCompiler) timestamp(e celast.Expr) (tsFn, bool) {
 	if !ok {
 		return nil, false
 	}
-	if f, ok := fieldsByCEL[name]; ok && (f.kind == kindTime || f.kind == kindTimePtr) {
+	if f, ok := fieldsByCEL[name]; ok && f.kind == kindTime {
 		return func(c *evalCtx) time.Time { return f.time(c.e) }, true
 	}
 	return nil, false

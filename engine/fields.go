@@ -3,7 +3,7 @@ package engine
 import (
 	"fmt"
 	"reflect"
-	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,8 +14,7 @@ import (
 	"github.com/vigil-itm/vigil/event"
 )
 
-// fieldKind is the Go shape of an event field, which decides its CEL type and
-// how it is read without allocation.
+// fieldKind is the type of an event field, which decides its CEL type.
 type fieldKind int
 
 const (
@@ -24,24 +23,29 @@ const (
 	kindFloat
 	kindBool
 	kindStrings
+	kindInts
 	kindTime
-	kindIntPtr
-	kindTimePtr
-	kindStringMap
-	kindObjects
+	kindLabels
 )
 
-// field is one leaf of the event schema, addressable by its ECS dotted path.
+// field is one leaf of the event schema, addressable by its ECS dotted
+// path, read through the event package's generated accessors (no
+// reflection, no allocation).
 type field struct {
 	path  string // ECS path, e.g. "file.size"
 	ident string // CEL identifier: path, except "@timestamp" → "timestamp"
 	kind  fieldKind
-	index [][]int // reflect field indexes through pointer hops
+
+	getStr   event.StringAccessor
+	getInt   event.IntAccessor
+	getFloat event.FloatAccessor
+	getBool  event.BoolAccessor
+	getTime  event.TimeAccessor
+	getStrs  event.StringsAccessor
+	getInts  event.IntsAccessor
 }
 
 var (
-	eventType    = reflect.TypeFor[event.Event]()
-	timeType     = reflect.TypeFor[time.Time]()
 	fieldsByPath map[string]*field
 	fieldsByCEL  map[string]*field
 	fieldList    []*field
@@ -50,88 +54,55 @@ var (
 func init() {
 	fieldsByPath = map[string]*field{}
 	fieldsByCEL = map[string]*field{}
-	walkFields(eventType, "", nil)
-	sort.Slice(fieldList, func(i, j int) bool { return fieldList[i].path < fieldList[j].path })
-}
-
-func jsonName(f reflect.StructField) string {
-	tag := f.Tag.Get("json")
-	name, _, _ := strings.Cut(tag, ",")
-	if name == "" {
-		name = strings.ToLower(f.Name)
-	}
-	return name
-}
-
-// walkFields records every leaf below t. hops holds the index path so far,
-// one slice per pointer dereference.
-func walkFields(t reflect.Type, prefix string, hops [][]int) {
-	for i := 0; i < t.NumField(); i++ {
-		sf := t.Field(i)
-		if !sf.IsExported() || sf.Tag.Get("json") == "-" {
+	for _, fi := range event.Fields() {
+		if fi.Path == "labels.*" {
+			f := &field{path: "labels", ident: "labels", kind: kindLabels}
+			fieldList = append(fieldList, f)
+			fieldsByCEL[f.ident] = f
 			continue
 		}
-		path := jsonName(sf)
-		if prefix != "" {
-			path = prefix + "." + path
+		f, err := newField(fi)
+		if err != nil {
+			panic(fmt.Sprintf("engine: event field %s: %v", fi.Path, err))
 		}
-		idx := cloneHops(hops)
-		idx[len(idx)-1] = append(idx[len(idx)-1], i)
-		ft := sf.Type
-		switch {
-		case ft == timeType:
-			addField(path, kindTime, idx)
-		case ft.Kind() == reflect.Pointer && ft.Elem() == timeType:
-			addField(path, kindTimePtr, idx)
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Int64:
-			addField(path, kindIntPtr, idx)
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Bool:
-			// Optional booleans read as false when absent.
-			addField(path, kindBool, append(idx, []int{}))
-		case ft.Kind() == reflect.Pointer && ft.Elem().Kind() == reflect.Struct:
-			walkFields(ft.Elem(), path, append(idx, []int{}))
-		case ft.Kind() == reflect.Struct:
-			walkFields(ft, path, idx)
-		case ft.Kind() == reflect.String:
-			addField(path, kindString, idx)
-		case ft.Kind() == reflect.Int64:
-			addField(path, kindInt, idx)
-		case ft.Kind() == reflect.Float64:
-			addField(path, kindFloat, idx)
-		case ft.Kind() == reflect.Bool:
-			addField(path, kindBool, idx)
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.String:
-			addField(path, kindStrings, idx)
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct:
-			addField(path, kindObjects, idx)
-		case ft.Kind() == reflect.Map:
-			addField(path, kindStringMap, idx)
-		default:
-			panic(fmt.Sprintf("engine: event field %s has unsupported type %s", path, ft))
-		}
+		fieldList = append(fieldList, f)
+		fieldsByPath[f.path] = f
+		fieldsByCEL[f.ident] = f
 	}
 }
 
-func cloneHops(h [][]int) [][]int {
-	if len(h) == 0 {
-		return [][]int{nil}
+func newField(fi event.FieldInfo) (*field, error) {
+	f := &field{path: fi.Path, ident: fi.Path}
+	if fi.Path == "@timestamp" {
+		f.ident = "timestamp"
 	}
-	out := make([][]int, len(h))
-	for i := range h {
-		out[i] = append([]int(nil), h[i]...)
+	var err error
+	switch fi.Type {
+	case event.FieldString:
+		f.kind = kindString
+		f.getStr, err = event.NewStringAccessor(fi.Path)
+	case event.FieldInt:
+		f.kind = kindInt
+		f.getInt, err = event.NewIntAccessor(fi.Path)
+	case event.FieldFloat:
+		f.kind = kindFloat
+		f.getFloat, err = event.NewFloatAccessor(fi.Path)
+	case event.FieldBool:
+		f.kind = kindBool
+		f.getBool, err = event.NewBoolAccessor(fi.Path)
+	case event.FieldTime:
+		f.kind = kindTime
+		f.getTime, err = event.NewTimeAccessor(fi.Path)
+	case event.FieldStrings:
+		f.kind = kindStrings
+		f.getStrs, err = event.NewStringsAccessor(fi.Path)
+	case event.FieldInts:
+		f.kind = kindInts
+		f.getInts, err = event.NewIntsAccessor(fi.Path)
+	default:
+		err = fmt.Errorf("unsupported type %v", fi.Type)
 	}
-	return out
-}
-
-func addField(path string, k fieldKind, idx [][]int) {
-	ident := path
-	if path == "@timestamp" {
-		ident = "timestamp"
-	}
-	f := &field{path: path, ident: ident, kind: k, index: idx}
-	fieldList = append(fieldList, f)
-	fieldsByPath[path] = f
-	fieldsByCEL[ident] = f
+	return f, err
 }
 
 // lookupField finds a field by ECS path or CEL identifier.
@@ -139,98 +110,89 @@ func lookupField(path string) (*field, error) {
 	if f, ok := fieldsByPath[path]; ok {
 		return f, nil
 	}
-	if f, ok := fieldsByCEL[path]; ok {
+	if f, ok := fieldsByCEL[path]; ok && f.kind != kindLabels {
 		return f, nil
+	}
+	if key, ok := strings.CutPrefix(path, "labels."); ok && key != "" {
+		return &field{path: path, ident: path, kind: kindString, getStr: func(e *event.Event) (string, bool) {
+			v := e.Labels[key]
+			return v, v != ""
+		}}, nil
 	}
 	return nil, fmt.Errorf("unknown event field %q%s", path, suggest(path, fieldPaths()))
 }
 
 func fieldPaths() []string {
-	out := make([]string, len(fieldList))
-	for i, f := range fieldList {
-		out[i] = f.path
+	out := make([]string, 0, len(fieldList))
+	for _, f := range fieldList {
+		if f.kind != kindLabels {
+			out = append(out, f.path)
+		}
 	}
 	return out
 }
 
-// value returns the reflect.Value of the field in e, and false when a field
-// set on the way is absent.
-func (f *field) value(e *event.Event) (reflect.Value, bool) {
-	v := reflect.ValueOf(e).Elem()
-	for i, hop := range f.index {
-		if i > 0 {
-			if v.IsNil() {
-				return reflect.Value{}, false
-			}
-			v = v.Elem()
-		}
-		for _, j := range hop {
-			v = v.Field(j)
-		}
-	}
-	if f.kind == kindIntPtr || f.kind == kindTimePtr {
-		if v.IsNil() {
-			return reflect.Value{}, false
-		}
-		v = v.Elem()
-	}
-	return v, true
-}
-
 func (f *field) str(e *event.Event) string {
-	v, ok := f.value(e)
-	if !ok {
+	if f.getStr == nil {
 		return ""
 	}
-	return v.String()
+	v, _ := f.getStr(e)
+	return v
 }
 
 func (f *field) integer(e *event.Event) int64 {
-	v, ok := f.value(e)
-	if !ok {
+	if f.getInt == nil {
 		return 0
 	}
-	return v.Int()
+	v, _ := f.getInt(e)
+	return v
 }
 
 func (f *field) float(e *event.Event) float64 {
-	v, ok := f.value(e)
-	if !ok {
+	if f.getFloat == nil {
 		return 0
 	}
-	return v.Float()
+	v, _ := f.getFloat(e)
+	return v
 }
 
 func (f *field) boolean(e *event.Event) bool {
-	v, ok := f.value(e)
-	if !ok {
+	if f.getBool == nil {
 		return false
 	}
-	return v.Bool()
+	v, _ := f.getBool(e)
+	return v
 }
 
 func (f *field) strings(e *event.Event) []string {
-	v, ok := f.value(e)
-	if !ok || v.IsNil() {
+	if f.getStrs == nil {
 		return nil
 	}
-	s, _ := v.Interface().([]string)
-	return s
+	v, _ := f.getStrs(e)
+	return v
+}
+
+func (f *field) ints(e *event.Event) []int64 {
+	if f.getInts == nil {
+		return nil
+	}
+	v, _ := f.getInts(e)
+	return v
 }
 
 func (f *field) time(e *event.Event) time.Time {
-	v, ok := f.value(e)
-	if !ok {
+	if f.getTime == nil {
 		return time.Time{}
 	}
-	t, _ := v.Interface().(time.Time)
-	return t
+	v, _ := f.getTime(e)
+	return v
 }
 
-// number reads a numeric field as float64, for sums and baselines.
+// number reads a numeric field as float64, for sums and baselines: lists
+// count their elements (or sum them, for lists of integers), booleans 0 or 1.
 func (f *field) number(e *event.Event) float64 {
 	switch f.kind {
-	case kindInt, kindIntPtr:
+	case kindInt:
 		return float64(f.integer(e))
 	case kindFloat:
 		return f.float(e)
@@ -238,11 +200,14 @@ func (f *field) number(e *event.Event) float64 {
 		if f.boolean(e) {
 			return 1
 		}
-	case kindStrings, kindObjects:
-		v, ok := f.value(e)
-		if ok {
-			return float64(v.Len())
+	case kindStrings:
+		return float64(len(f.strings(e)))
+	case kindInts:
+		var sum float64
+		for _, v := range f.ints(e) {
+			sum += float64(v)
 		}
+		return sum
 	}
 	return 0
 }
@@ -252,37 +217,41 @@ func (f *field) text(e *event.Event) string {
 	switch f.kind {
 	case kindString:
 		return f.str(e)
-	case kindInt, kindIntPtr:
-		v, ok := f.value(e)
-		if !ok {
-			return ""
+	case kindInt:
+		if v, ok := f.getInt(e); ok {
+			return strconv.FormatInt(v, 10)
 		}
-		return fmt.Sprint(v.Int())
+		return ""
 	case kindFloat:
-		return fmt.Sprint(f.float(e))
+		if v, ok := f.getFloat(e); ok {
+			return strconv.FormatFloat(v, 'g', -1, 64)
+		}
+		return ""
 	case kindBool:
-		return fmt.Sprint(f.boolean(e))
+		return strconv.FormatBool(f.boolean(e))
 	case kindStrings:
 		return strings.Join(f.strings(e), ",")
-	case kindTime, kindTimePtr:
+	case kindInts:
+		parts := make([]string, 0, len(f.ints(e)))
+		for _, v := range f.ints(e) {
+			parts = append(parts, strconv.FormatInt(v, 10))
+		}
+		return strings.Join(parts, ",")
+	case kindTime:
 		t := f.time(e)
 		if t.IsZero() {
 			return ""
 		}
 		return t.UTC().Format(time.RFC3339Nano)
 	}
-	v, ok := f.value(e)
-	if !ok {
-		return ""
-	}
-	return fmt.Sprint(v.Interface())
+	return ""
 }
 
 func (f *field) celType() *cel.Type {
 	switch f.kind {
 	case kindString:
 		return cel.StringType
-	case kindInt, kindIntPtr:
+	case kindInt:
 		return cel.IntType
 	case kindFloat:
 		return cel.DoubleType
@@ -290,22 +259,25 @@ func (f *field) celType() *cel.Type {
 		return cel.BoolType
 	case kindStrings:
 		return cel.ListType(cel.StringType)
-	case kindTime, kindTimePtr:
+	case kindInts:
+		return cel.ListType(cel.IntType)
+	case kindTime:
 		return cel.TimestampType
-	case kindStringMap:
-		return cel.MapType(cel.StringType, cel.StringType)
 	}
-	return cel.ListType(cel.MapType(cel.StringType, cel.DynType))
+	return cel.MapType(cel.StringType, cel.StringType)
 }
 
-var emptyStringList = types.NewStringList(types.DefaultTypeAdapter, nil)
+var (
+	emptyStringList = types.NewStringList(types.DefaultTypeAdapter, nil)
+	emptyLabels     = types.DefaultTypeAdapter.NativeToValue(map[string]string{})
+)
 
 // celValue reads the field as a CEL value.
 func (f *field) celValue(e *event.Event) ref.Val {
 	switch f.kind {
 	case kindString:
 		return types.String(f.str(e))
-	case kindInt, kindIntPtr:
+	case kindInt:
 		return types.Int(f.integer(e))
 	case kindFloat:
 		return types.Double(f.float(e))
@@ -317,29 +289,48 @@ func (f *field) celValue(e *event.Event) ref.Val {
 			return emptyStringList
 		}
 		return types.NewStringList(types.DefaultTypeAdapter, s)
-	case kindTime, kindTimePtr:
+	case kindInts:
+		return types.DefaultTypeAdapter.NativeToValue(f.ints(e))
+	case kindTime:
 		return types.Timestamp{Time: f.time(e)}
-	case kindStringMap:
-		v, ok := f.value(e)
-		if !ok || v.IsNil() {
-			return types.DefaultTypeAdapter.NativeToValue(map[string]string{})
+	}
+	if len(e.Labels) == 0 {
+		return emptyLabels
+	}
+	return types.DefaultTypeAdapter.NativeToValue(e.Labels)
+}
+
+// setString writes a string field through reflection, following JSON names
+// and copying every field set on the way so the original event is not
+// touched. It is used only to mask decision inputs.
+func setString(root reflect.Value, path, value string) {
+	v := root
+	for _, part := range strings.Split(path, ".") {
+		if v.Kind() == reflect.Pointer {
+			if v.IsNil() {
+				return
+			}
+			nv := reflect.New(v.Type().Elem())
+			nv.Elem().Set(v.Elem())
+			v.Set(nv)
+			v = nv.Elem()
 		}
-		return types.DefaultTypeAdapter.NativeToValue(v.Interface())
-	}
-	// Lists of objects (email.attachments) become lists of maps keyed by
-	// their JSON names.
-	v, ok := f.value(e)
-	if !ok {
-		return types.DefaultTypeAdapter.NativeToValue([]any{})
-	}
-	out := make([]any, v.Len())
-	for i := range out {
-		el := v.Index(i)
-		m := map[string]any{}
-		for j := 0; j < el.NumField(); j++ {
-			m[jsonName(el.Type().Field(j))] = el.Field(j).Interface()
+		if v.Kind() != reflect.Struct {
+			return
 		}
-		out[i] = m
+		found := false
+		for i := 0; i < v.NumField(); i++ {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			if name == part {
+				v, found = v.Field(i), true
+				break
+			}
+		}
+		if !found {
+			return
+		}
 	}
-	return types.DefaultTypeAdapter.NativeToValue(out)
+	if v.Kind() == reflect.String && v.CanSet() {
+		v.SetString(value)
+	}
 }
