@@ -11,6 +11,7 @@ import (
 	"github.com/vigil-itm/vigil/engine/benchmark"
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/event/eventgen"
+	"github.com/vigil-itm/vigil/policies"
 )
 
 const benchEvents = 50_000
@@ -84,6 +85,29 @@ func BenchmarkDecode(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		if _, err := event.Decode(raw[i%len(raw)]); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkLibrary measures the starter library, Rego decision included,
+// on the generated mixed stream.
+func BenchmarkLibrary(b *testing.B) {
+	events := eventgen.New(1, eventgen.Options{Users: 1000}).Batch(benchEvents)
+	bun, err := policies.Load("../policies/library")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := engine.Compile(bun)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := p.Evaluate(ctx, events[i%len(events)]); err != nil {
 			b.Fatal(err)
 		}
 		i++
