@@ -25,20 +25,22 @@ var ErrLineTooLong = fmt.Errorf("%w: line too long", ErrInvalid)
 // Decoding is strict: a field the schema does not define, a value of the
 // wrong type and a field given twice are errors naming the field's full
 // path, such as "file.sizee: unknown field (did you mean \"size\"?)" or
-// "file.size: want integer, got string". Every such problem is reported,
-// joined with errors.Join, and the event is nil. null stands for an absent
-// value. Timestamps are converted to UTC.
+// "file.size: want integer, got string". Every such problem is reported
+// (up to 20, then a count of the rest), joined with errors.Join, and the
+// event is nil. null stands for an absent value. Timestamps are converted
+// to UTC.
 //
 // When the JSON is well formed but the event fails Validate, Decode returns
 // the event together with the validation error, so that callers can
 // inspect or quarantine it. Every error matches ErrInvalid.
 func Decode(data []byte) (*Event, error) {
-	d := decoder{data: data}
+	d := decoder{data: data, path: make([]pathSeg, 0, 8)}
 	e, err := d.event(true)
 	if err != nil {
 		return nil, err
 	}
-	return e, e.Validate()
+	err = e.Validate()
+	return e, err
 }
 
 // event decodes one event object at the decoder's position without
@@ -86,7 +88,8 @@ func AppendJSON(dst []byte, e *Event) ([]byte, error) {
 	if e == nil {
 		return dst, &FieldError{Msg: "no event"}
 	}
-	var enc encoder
+	var segs [8]pathSeg // deeper than the schema nests
+	enc := encoder{path: segs[:0]}
 	out := enc.object(dst, eventPlan, reflect.ValueOf(e).Elem())
 	if enc.err != nil {
 		return dst, fmt.Errorf("encode event %q: %w", e.Event.ID, enc.err)
@@ -270,7 +273,7 @@ func DecodeFile(name string) ([]*Event, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only: nothing to lose on close
 	events, err := DecodeAll(f)
 	if err == nil {
 		return events, nil
@@ -290,7 +293,7 @@ func DecodeFile(name string) ([]*Event, error) {
 
 // unjoin lists the errors of an errors.Join result, or err alone.
 func unjoin(err error) []error {
-	if j, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // only the top-level join is split
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
 		return j.Unwrap()
 	}
 	return []error{err}

@@ -65,7 +65,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"empty input", ``, []string{"syntax: unexpected end of input"}},
 		{"truncated", `{"@timestamp":"2026-11-28T10:00:00Z","event":{"id":"e1"`, []string{"syntax: unexpected end of input"}},
 		{"trailing data", okEvent + ` {}`, []string{"syntax: unexpected data after the event"}},
-		{"bad literal", withField(`"volume":{"removable":tru}`), []string{"syntax: invalid literal, want true"}},
+		{"bad literal", withField(`"volume":{"removable":tru}`), []string{"syntax: invalid character '}' in literal true"}},
+		{"not JSON", "not json at all", []string{"syntax: invalid character 'o' in literal null"}},
+		{"truncated literal", `{"volume":{"removable":fals`, []string{"syntax: unexpected end of input in literal false"}},
 		{"leading zero", withField(`"file":{"size":012}`), []string{"syntax: want ',' or '}' after a field"}},
 		{"control character", withField("\"message\":\"a\tb\""), []string{"syntax: control character in string"}},
 		{"bad escape", withField(`"message":"a\qb"`), []string{`syntax: invalid escape "\\q"`}},
@@ -187,7 +189,7 @@ func TestEncodeMatchesEncodingJSON(t *testing.T) {
 	require.NoError(t, enc.Encode(e))
 	require.Equal(t, strings.TrimSuffix(want.String(), "\n"), string(got))
 
-	for _, x := range []float64{0, -0.0, 1, 0.1, 123456789, 1e20, 1e21, 1.5e-6, 1e-6, 5e-324, math.MaxFloat64} {
+	for _, x := range []float64{0, math.Copysign(0, -1), 1, 0.1, 123456789, 1e20, 1e21, 1.5e-6, 1e-6, 5e-324, math.MaxFloat64} {
 		e.User.RiskScore = x
 		got, err := Encode(e)
 		require.NoError(t, err)

@@ -94,7 +94,7 @@ var fieldDocs = map[string]string{
 	"volume":                  "A mounted filesystem, such as a USB stick.",
 	"volume.removable":        "The volume is on removable media.",
 	"volume.bus_type":         "Bus the medium is attached to, such as usb.",
-	"volume.mount_point":      "Where the volume is mounted, such as /media/jdoe/KINGSTON or E:\\.",
+	"volume.mount_point":      "Where the volume is mounted, such as /media/jdoe/KINGSTON, or E:\\ on Windows.",
 	"volume.device_name":      "Block device, such as /dev/sdb1.",
 	"volume.label":            "Volume label.",
 	"volume.vendor_name":      "Vendor of the medium, such as Kingston.",

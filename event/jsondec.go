@@ -167,8 +167,7 @@ func (d *decoder) peek() byte {
 // valueStart checks that the next byte can start a JSON value and returns it.
 func (d *decoder) valueStart() byte {
 	c := d.peek()
-	switch {
-	case c == '"' || c == '{' || c == '[' || c == 't' || c == 'f' || c == 'n' || c == '-' || isDigit(c):
+	if c == '"' || c == '{' || c == '[' || c == 't' || c == 'f' || c == 'n' || c == '-' || isDigit(c) {
 		return c
 	}
 	d.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " looking for a value")
@@ -178,10 +177,15 @@ func (d *decoder) valueStart() byte {
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
 func (d *decoder) literal(lit string) {
-	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
-		d.syntax("invalid literal, want " + lit)
+	for i := range len(lit) {
+		if d.pos >= len(d.data) {
+			d.syntax("unexpected end of input in literal " + lit)
+		}
+		if c := d.data[d.pos]; c != lit[i] {
+			d.syntax("invalid character " + strconv.QuoteRune(rune(c)) + " in literal " + lit)
+		}
+		d.pos++
 	}
-	d.pos += len(lit)
 }
 
 // object decodes a JSON object into v, a struct described by p. The next
@@ -194,6 +198,7 @@ func (d *decoder) object(p *structPlan, v reflect.Value) {
 		return
 	}
 	var seen uint64
+	next := 0 // fields usually come in schema order: try the next ones first
 	for {
 		d.skipWS()
 		if d.peek() != '"' {
@@ -207,7 +212,10 @@ func (d *decoder) object(p *structPlan, v reflect.Value) {
 		d.pos++
 		d.skipWS()
 		d.valueStart()
-		f, ok := p.byName[string(key)]
+		f, ok := p.lookup(key, next)
+		if ok {
+			next = f.pos + 1
+		}
 		switch {
 		case !ok:
 			name := string(key)
@@ -572,30 +580,41 @@ func shorten(s string) string {
 func (d *decoder) stringBytes() []byte {
 	d.pos++ // opening quote
 	start := d.pos
-	ascii := true
-	for i := start; i < len(d.data); i++ {
-		c := d.data[i]
-		switch {
+	i := start
+	for i < len(d.data) && plainByte[d.data[i]] {
+		i++
+	}
+	if i < len(d.data) && d.data[i] == '"' {
+		d.pos = i + 1
+		return d.data[start:i]
+	}
+	// An escape, a control character, non-ASCII text or the end of input.
+	for ; i < len(d.data); i++ {
+		switch c := d.data[i]; {
 		case c == '"':
 			s := d.data[start:i]
-			if ascii || utf8.Valid(s) {
+			if utf8.Valid(s) {
 				d.pos = i + 1
 				return s
 			}
 			return d.unescape(start)
-		case c == '\\':
+		case c == '\\' || c < 0x20:
 			return d.unescape(start)
-		case c < 0x20:
-			d.pos = i
-			d.syntax("control character in string")
-		case c >= utf8.RuneSelf:
-			ascii = false
 		}
 	}
 	d.pos = len(d.data)
 	d.syntax("unterminated string")
 	return nil
 }
+
+// plainByte marks the bytes a string can hold as they are: printable ASCII
+// other than '"' and '\\'.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // unescape decodes the string starting at start into the scratch buffer.
 func (d *decoder) unescape(start int) []byte {

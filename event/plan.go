@@ -3,6 +3,7 @@ package event
 import (
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,7 +32,8 @@ type codecField struct {
 	goName    string // Go field name
 	key       string // `"name":`, ready to append when encoding
 	index     int    // Go field index
-	bit       uint64 // 1 << position, to detect duplicate keys
+	pos       int    // position in the plan's fields
+	bit       uint64 // 1 << pos, to detect duplicate keys
 	kind      kind
 	omitEmpty bool
 	intern    bool         // value is usually a vocabulary word
@@ -86,13 +88,26 @@ func buildPlan(t reflect.Type, prefix string) *structPlan {
 		f.goName = sf.Name
 		f.key = `"` + name + `":`
 		f.index = i
-		f.bit = 1 << uint(len(p.fields))
+		f.pos = len(p.fields)
+		f.bit = 1 << uint(f.pos)
 		f.omitEmpty = opts == "omitempty"
 		p.fields = append(p.fields, f)
 		p.byName[name] = f
 		p.names = append(p.names, name)
 	}
 	return p
+}
+
+// lookup finds the field named key, trying the fields from position next
+// on first: in documents written in schema order, that is the very next one.
+func (p *structPlan) lookup(key []byte, next int) (*codecField, bool) {
+	for _, f := range p.fields[min(next, len(p.fields)):] {
+		if f.name == string(key) {
+			return f, true
+		}
+	}
+	f, ok := p.byName[string(key)]
+	return f, ok
 }
 
 func buildField(t reflect.Type, path string) *codecField {
@@ -152,7 +167,7 @@ func formatPath(segs []pathSeg) string {
 	for i, s := range segs {
 		if s.name == "" {
 			b.WriteByte('[')
-			b.WriteString(fmt.Sprint(s.index))
+			b.WriteString(strconv.Itoa(s.index))
 			b.WriteByte(']')
 			continue
 		}

@@ -61,7 +61,8 @@ func (v schemaValidator) validate(s map[string]any, doc any, path string) []stri
 		}
 		props, _ := s["properties"].(map[string]any)
 		for _, r := range asList(s["required"]) {
-			if _, ok := obj[r.(string)]; !ok { //nolint:errcheck // the schema's required lists hold strings
+			name, _ := r.(string)
+			if _, ok := obj[name]; !ok {
 				fail("missing %s", r)
 			}
 		}

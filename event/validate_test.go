@@ -60,7 +60,9 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"several at once", func(e *Event) { e.Event.ID = ""; e.Event.Action = "print"; e.File.Size = -1 },
 			[]string{"event.id: required", `event.action: unknown value "print"`, "file.size: must not be negative"}},
 		{"exit codes may be negative", func(e *Event) { c := int64(-1); e.Command.ExitCode = &c }, nil},
-		{"uppercase hex is valid", func(e *Event) { e.File.Hash.SHA256 = "2C26B46B68FFC68FF99B453C1D30413413422D706483BFA0F98A5E886266E7AE" }, nil},
+		{"uppercase hex is valid", func(e *Event) {
+			e.File.Hash.SHA256 = "2C26B46B68FFC68FF99B453C1D30413413422D706483BFA0F98A5E886266E7AE"
+		}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
