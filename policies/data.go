@@ -31,7 +31,7 @@ func dataFileValue(file string, raw []byte, ds *diags) (value any, keyPos map[st
 			}
 			return nil, nil, false
 		}
-		dec := &nodeDecoder{file: file, diags: ds}
+		dec := newNodeDecoder(file, len(raw), ds)
 		n, good := dec.resolve(root)
 		if !good {
 			return nil, nil, false

@@ -186,4 +186,5 @@ const (
 	codeNoName       = "no-name"
 	codeNeverFires   = "never-fires"
 	codeEmptyRoll    = "empty-evidence"
+	codeBadEvent     = "bad-event"
 )

@@ -1,6 +1,7 @@
 package policies
 
 import (
+	"encoding/json"
 	"regexp"
 	"sort"
 	"strconv"
@@ -20,7 +21,8 @@ var (
 // loading but are worth fixing: rules without tags or rationale, badly
 // formed or repeated tags, unknown event actions, stateful rules without a
 // key, evidence windows that capture nothing, data nothing refers to, rules
-// no scenario tests, and a manifest without a name. Checks of CEL
+// no scenario tests, scenario events the event schema rejects, and a
+// manifest without a name. Checks of CEL
 // conditions belong to the engine, which adds its own diagnostics.
 func Lint(b *Bundle) Diagnostics {
 	ds := &diags{}
@@ -34,7 +36,7 @@ func Lint(b *Bundle) Diagnostics {
 	if b.Dir != "" {
 		lintUntested(b, ds)
 	}
-	lintScenarioActions(b, ds)
+	lintScenarioEvents(b, ds)
 	return ds.list.Sorted()
 }
 
@@ -170,21 +172,80 @@ func lintUntested(b *Bundle, ds *diags) {
 	}
 }
 
-// lintScenarioActions warns about scenario events whose event.action is
-// not in the vocabulary: the test would feed an event no sensor sends.
-func lintScenarioActions(b *Bundle, ds *diags) {
+// lintScenarioEvents decodes every scenario event with the event schema,
+// as the test runner will, and warns about what would fail there: unknown
+// fields, values of the wrong type, actions outside the vocabulary. The
+// warning points at the field.
+func lintScenarioEvents(b *Bundle, ds *diags) {
 	for _, sf := range b.Scenarios {
 		for i, sc := range sf.Cases {
+			var fp map[string]Position
+			if i < len(sf.fieldPos) {
+				fp = sf.fieldPos[i]
+			}
 			for j, ev := range sc.Events {
-				action := scenarioAction(ev.Event)
-				if action == "" || strings.Contains(action, "${") || event.KnownAction(action) {
-					continue
+				p := "events." + strconv.Itoa(j) + ".event"
+				for _, problem := range decodeProblems(ev.Event) {
+					pos := ev.Source
+					if field, _, ok := strings.Cut(problem, ": "); ok {
+						if at, ok := fp[p+"."+field]; ok {
+							pos = at
+						}
+					}
+					ds.warnf(pos, codeBadEvent, "%s: %s: %s (the test will fail)", scenarioLabel(sc.Name, i), p, problem)
 				}
-				ds.warnf(ev.Source, codeUnknownAct, "%s: events.%d: event.action %q is not in the event action vocabulary",
-					scenarioLabel(sc.Name, i), j, action)
 			}
 		}
 	}
+}
+
+// decodeProblems decodes a scenario event as the test runner does (first
+// copy, with a time and an id filled in when missing) and returns the
+// schema's complaints, one per field.
+func decodeProblems(ev map[string]any) []string {
+	m, ok := substituteIndex(ev).(map[string]any)
+	if !ok {
+		return nil
+	}
+	meta, ok := m["event"].(map[string]any)
+	if !ok {
+		return nil // reported when the file was loaded
+	}
+	if _, ok := m["@timestamp"]; !ok {
+		m["@timestamp"] = "2000-01-01T00:00:00Z"
+	}
+	if _, ok := meta["id"]; !ok {
+		meta["id"] = "scenario"
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if _, err := event.Decode(raw); err != nil {
+		return strings.Split(err.Error(), "\n")
+	}
+	return nil
+}
+
+// substituteIndex copies v with "${i}" replaced by "0" in every string.
+func substituteIndex(v any) any {
+	switch t := v.(type) {
+	case string:
+		return strings.ReplaceAll(t, "${i}", "0")
+	case map[string]any:
+		out := make(map[string]any, len(t))
+		for k, x := range t {
+			out[k] = substituteIndex(x)
+		}
+		return out
+	case []any:
+		out := make([]any, len(t))
+		for i, x := range t {
+			out[i] = substituteIndex(x)
+		}
+		return out
+	}
+	return v
 }
 
 // scenarioAction finds event.action in a scenario event, written nested

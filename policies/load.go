@@ -114,7 +114,7 @@ func Load(p string, opts ...LoadOption) (*Bundle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load bundle: %w", err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read-only; a read error surfaces from LoadTarball
 	b, err := LoadTarball(f, opts...)
 	if err != nil {
 		var ds Diagnostics
@@ -242,7 +242,7 @@ func (rd *dirReader) read(rel string) (*sourceFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load bundle %q: %w", rd.root, err)
 	}
-	defer f.Close()
+	defer f.Close() //nolint:errcheck // read-only; a read error surfaces from ReadAll
 	data, err := io.ReadAll(io.LimitReader(f, rd.cfg.maxFile+1))
 	if err != nil {
 		return nil, fmt.Errorf("load bundle %q: read %s: %w", rd.root, rel, err)

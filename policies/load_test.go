@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -76,10 +77,10 @@ func TestLoadDirGood(t *testing.T) {
 		{Field: "volume.serial_number", In: []any{"AA00-1234", "BB11-5678"}},
 	}, usb.Exceptions)
 
-	print := ruleByID(t, b, "print-excess")
-	require.Equal(t, "print.pages", print.Threshold.Sum.Field)
-	require.InDelta(t, 200, *print.Threshold.Sum.GT, 0)
-	require.Nil(t, print.Threshold.Sum.GTE)
+	printing := ruleByID(t, b, "print-excess")
+	require.Equal(t, "print.pages", printing.Threshold.Sum.Field)
+	require.InDelta(t, 200, *printing.Threshold.Sum.GT, 0)
+	require.Nil(t, printing.Threshold.Sum.GTE)
 
 	seq := ruleByID(t, b, "usb-then-cloud")
 	require.Equal(t, "sequence", seq.Kind())
@@ -254,6 +255,9 @@ func TestLoadDirBad(t *testing.T) {
 			`tests/t.yaml:18:14: scenario "bad times": events.1.event: required (the event's fields, such as event: {action: file-created})`,
 			`tests/t.yaml:23:3: scenario "asserts nothing": unknown key "expectations" (did you mean "expect"?)`,
 			`tests/t.yaml:25:22: scenario "asserts nothing": user: unknown key "departement" (did you mean "department"?)`,
+			`tests/t.yaml:31:11: scenario "starts relative": events.0.at: the first event needs an absolute time; "+5m" is relative to an earlier event`,
+			`tests/t.yaml:33:14: scenario "starts relative": events.1.event: needs event.action (such as event: {action: file-created})`,
+			`tests/t.yaml:37:7: scenario "starts without a time": events.0: the first event needs at: (such as "2026-01-05T09:00:00Z") or an @timestamp`,
 		},
 		"yaml-syntax": {
 			`rules/a.yaml:4:1: YAML syntax: found unexpected end of stream`,
@@ -271,7 +275,7 @@ func TestLoadDirBad(t *testing.T) {
 
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
-			b, err := LoadDir(filepath.Join("testdata/bad", name))
+			b, err := LoadDir(filepath.Join("testdata", "bad", name))
 			require.Nil(t, b)
 			require.Error(t, err)
 			require.ErrorIs(t, err, ErrInvalidBundle)
@@ -313,7 +317,9 @@ func TestLint(t *testing.T) {
 		`rules/r.yaml:26:70: warning: rule "odd-windows": baseline.min_history (30d) is longer than baseline.history (14d)`,
 		`rules/r.yaml:27:3: warning: rule "tiny-learning": no scenario in tests/ expects it or rules it out`,
 		`rules/r.yaml:33:83: warning: rule "tiny-learning": first_seen.learning (1d) is much shorter than first_seen.within (90d): expect many alerts after deployment`,
-		`tests/t.yaml:3:7: warning: scenario "only some rules are tested": events.0: event.action "log-on" is not in the event action vocabulary`,
+		`tests/t.yaml:4:31: warning: scenario "only some rules are tested": events.0.event: event.action: unknown value "log-on" (did you mean "logon"?) (the test will fail)`,
+		`tests/t.yaml:7:43: warning: scenario "only some rules are tested": events.1.event: file.sizee: unknown field (did you mean "size"?) (the test will fail)`,
+		`tests/t.yaml:7:53: warning: scenario "only some rules are tested": events.1.event: file.size: want integer, got string (the test will fail)`,
 	}
 	require.Equal(t, strings.Join(want, "\n"), ds.Error())
 	for _, d := range ds {
@@ -415,4 +421,24 @@ func TestLoadDirSymlinks(t *testing.T) {
 	require.NoError(t, os.Symlink(t.TempDir(), filepath.Join(dir, "rules", "linked.yaml")))
 	_, err = LoadDir(dir)
 	require.EqualError(t, err, "rules/linked.yaml: not a regular file")
+}
+
+// TestLoadDirLargeData checks that a large YAML list (100,000 entries) is
+// well inside the work budget that stops alias bombs.
+func TestLoadDirLargeData(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.CopyFS(dir, os.DirFS(goodDir)))
+	var sb strings.Builder
+	for i := range 100_000 {
+		sb.WriteString("- serial-")
+		sb.WriteString(strconv.Itoa(i))
+		sb.WriteString("\n")
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "data", "usb_serials.yaml"), []byte(sb.String()), 0o600))
+	b, err := LoadDir(dir)
+	require.NoError(t, err)
+	list, ok := b.Data["vigil"].(map[string]any)["usb_serials"].([]any)
+	require.True(t, ok)
+	require.Len(t, list, 100_000)
+	require.Equal(t, "serial-99999", list[99_999])
 }

@@ -2,12 +2,10 @@ package policies
 
 import (
 	"bytes"
-	"compress/gzip"
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"io"
 	"math/big"
 	"testing"
 	"time"
@@ -124,10 +122,6 @@ func TestVigilVerifiesOPASignedBundle(t *testing.T) {
 	b := loadTarballBytes(t, buf.Bytes(), WithVerificationKey(k.pub, "ES256"))
 	require.True(t, b.Signed)
 	require.Equal(t, loadGood(t).Rules, b.Rules)
-}
-
-func gzipWriterLevel(w io.Writer, level int) (*gzip.Writer, error) {
-	return gzip.NewWriterLevel(w, level)
 }
 
 // selfSigned wraps the public half of a PEM private key in a self-signed

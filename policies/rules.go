@@ -40,7 +40,7 @@ func parseRuleFile(path string, data []byte, ds *diags) []*Rule {
 	if root == nil {
 		return nil
 	}
-	dec := &nodeDecoder{file: path, diags: ds}
+	dec := newNodeDecoder(path, len(data), ds)
 	root, ok := dec.resolve(root)
 	if !ok {
 		return nil

@@ -194,7 +194,7 @@ func TestParseRulesAliasBomb(t *testing.T) {
 	_, err := ParseRules("bomb.yaml", []byte(b.String()))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "too many aliases or nodes")
-	require.Less(t, time.Since(start), 20*time.Second)
+	require.Less(t, time.Since(start), 5*time.Second)
 }
 
 func TestParseRulesDeepNesting(t *testing.T) {
@@ -235,7 +235,7 @@ func TestRuleHash(t *testing.T) {
 func TestParseScenarios(t *testing.T) {
 	src := `- name: one
   events:
-    - at: "+1h"
+    - at: "2026-11-28T09:00:00Z"
       every: 1m
       repeat: 3
       event: {event: {action: logon}, labels: {n: "${i}"}}
@@ -253,10 +253,10 @@ func TestParseScenarios(t *testing.T) {
 	_, err = ParseScenarios("tests/s.yaml", []byte("name: not a list\n"))
 	require.EqualError(t, err, `tests/s.yaml:1:1: a scenario file is a YAML list of cases ("- name: …"), got a mapping`)
 
-	_, err = ParseScenarios("tests/s.yaml", []byte("- name: x\n  events: [{event: {a: 1}}]\n"))
+	_, err = ParseScenarios("tests/s.yaml", []byte("- name: x\n  events: [{event: {event: {action: logon}, \"@timestamp\": \"2026-11-28T09:00:00Z\"}}]\n"))
 	require.EqualError(t, err, `tests/s.yaml:1:3: scenario "x": expect: a case needs expect or expect_none (use expect_none: ["*"] for no alert at all)`)
 
-	_, err = ParseScenarios("tests/s.yaml", []byte("- name: x\n  events: [{event: {a: 1}}]\n  expect: [{rule: \"\", count: -1, min_risk: -2}]\n  expect_none: [\"\"]\n"))
+	_, err = ParseScenarios("tests/s.yaml", []byte("- name: x\n  events: [{at: \"2026-11-28T09:00:00Z\", event: {event: {action: logon}}}]\n  expect: [{rule: \"\", count: -1, min_risk: -2}]\n  expect_none: [\"\"]\n"))
 	require.EqualError(t, err, strings.Join([]string{
 		`tests/s.yaml:3:19: scenario "x": expect.0.rule: required`,
 		`tests/s.yaml:3:30: scenario "x": expect.0.count: must not be negative`,

@@ -6,6 +6,10 @@ import "github.com/vigil-itm/vigil/event"
 type ScenarioFile struct {
 	Path  string
 	Cases []*Scenario
+
+	// fieldPos holds, per case, the positions of its key paths (such as
+	// "events.0.event.file.size"), for lint.
+	fieldPos scenarioPositions
 }
 
 // Scenario is one scenario test: a sequence of events with timestamps, the

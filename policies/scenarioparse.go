@@ -36,7 +36,7 @@ func parseScenarioFile(path string, raw []byte, ds *diags) (*ScenarioFile, scena
 	if root == nil {
 		return sf, nil
 	}
-	dec := &nodeDecoder{file: path, diags: ds}
+	dec := newNodeDecoder(path, len(raw), ds)
 	root, ok := dec.resolve(root)
 	if !ok || (root.Kind == yaml.ScalarNode && root.ShortTag() == "!!null") {
 		return sf, nil
@@ -67,6 +67,7 @@ func parseScenarioFile(path string, raw []byte, ds *diags) (*ScenarioFile, scena
 		sf.Cases = append(sf.Cases, sc)
 		positions = append(positions, fp)
 	}
+	sf.fieldPos = positions
 	return sf, positions
 }
 
@@ -127,7 +128,7 @@ func (c *scenarioCheck) validate() {
 		c.errorf("events", codeRequired, "needs at least one event")
 	}
 	for i := range sc.Events {
-		c.event("events."+strconv.Itoa(i), &sc.Events[i])
+		c.event("events."+strconv.Itoa(i), &sc.Events[i], i == 0)
 	}
 	if len(sc.Expect) == 0 && len(sc.ExpectNone) == 0 {
 		c.errorf("expect", codeRequired, "a case needs expect or expect_none (use expect_none: [\"*\"] for no alert at all)")
@@ -155,14 +156,23 @@ func (c *scenarioCheck) validate() {
 	}
 }
 
-func (c *scenarioCheck) event(p string, ev *ScenarioEvent) {
-	if len(ev.Event) == 0 {
+func (c *scenarioCheck) event(p string, ev *ScenarioEvent, first bool) {
+	_, stamped := ev.Event["@timestamp"]
+	switch {
+	case len(ev.Event) == 0:
 		c.errorf(p+".event", codeRequired, "required (the event's fields, such as event: {action: file-created})")
+	case scenarioAction(ev.Event) == "":
+		c.errorf(p+".event", codeRequired, "needs event.action (such as event: {action: file-created})")
 	}
-	if ev.At != "" {
+	switch {
+	case ev.At != "":
 		if err := checkAt(ev.At); err != "" {
 			c.errorf(p+".at", codeBadValue, "%s", err)
+		} else if first && strings.HasPrefix(ev.At, "+") && !stamped {
+			c.errorf(p+".at", codeBadValue, "the first event needs an absolute time; %q is relative to an earlier event", ev.At)
 		}
+	case first && !stamped:
+		c.errorf(p, codeRequired, "the first event needs at: (such as \"2026-01-05T09:00:00Z\") or an @timestamp")
 	}
 	if ev.Repeat < 0 || ev.Repeat > maxRepeat {
 		c.errorf(p+".repeat", codeBadValue, "must be between 0 and %d", maxRepeat)

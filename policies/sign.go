@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -273,6 +274,9 @@ func signFiles(files []archiveFile, key any, alg, keyID string) ([]byte, error) 
 	case string:
 		token, err = signWithPEM(infos, []byte(k), alg, keyID)
 	case *ecdsa.PrivateKey, *rsa.PrivateKey:
+		if reflect.ValueOf(k).IsNil() {
+			return nil, errors.New("signing key: nil private key")
+		}
 		der, mErr := x509.MarshalPKCS8PrivateKey(k)
 		if mErr != nil {
 			return nil, fmt.Errorf("encode signing key: %w", mErr)
@@ -398,13 +402,17 @@ type VerifyResult struct {
 // Verify checks that a bundle tarball is signed by the private key of
 // pubPEM under alg ("" infers it from the key), that the signature covers
 // every file of the bundle and every file matches its signed hash, that the
-// gzip container is the canonical one (so that no byte of the tarball can
-// change unnoticed), and that OPA's own bundle reader, configured with the
-// same key, accepts it. Errors about the signature wrap ErrSignature and
+// tar stream is intact (the gzip CRC-32 covers what no signature does: tar
+// headers and padding), and that OPA's own bundle reader, configured with
+// the same key, accepts it. Errors about the signature wrap ErrSignature and
 // name the file at fault.
+//
+// Verify does not judge how the tar stream was compressed: a tarball
+// repacked with another gzip level, or a gzip header with another time,
+// still verifies, because every byte any reader sees is unchanged.
 func Verify(tarball io.Reader, pubPEM []byte, alg string) (*VerifyResult, error) {
 	cfg := newLoadConfig(nil)
-	arc, err := readArchive(tarball, cfg, true)
+	arc, err := readArchive(tarball, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("verify bundle: %w", err)
 	}
@@ -429,7 +437,7 @@ func verifyArchive(arc *archive, pubPEM []byte, alg string, cfg *loadConfig) (*V
 	if err := util.NewJSONDecoder(bytes.NewReader(sigRaw)).Decode(&sc); err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrSignature, signaturesFile, err)
 	}
-	if sc.Plugin != "" {
+	if sc.Plugin != "" && sc.Plugin != "_default" {
 		return nil, fmt.Errorf("%w: %s names signature plugin %q; Vigil verifies only OPA's default JWT signatures", ErrSignature, signaturesFile, sc.Plugin)
 	}
 	vc := bundle.NewVerificationConfig(map[string]*keys.Config{
@@ -517,7 +525,7 @@ func tokenKeyID(token, fallbackAlg string) (keyID, alg string) {
 // form.
 func Sign(tarballIn io.Reader, out io.Writer, key any, alg string) error {
 	cfg := newLoadConfig(nil)
-	arc, err := readArchive(tarballIn, cfg, false)
+	arc, err := readArchive(tarballIn, cfg)
 	if err != nil {
 		return fmt.Errorf("sign bundle: %w", err)
 	}

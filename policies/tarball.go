@@ -21,14 +21,6 @@ const (
 	rulesDataFile  = RootVigil + "/" + reservedDataName + "/data.json"
 )
 
-// canonicalGzipHeader is the gzip member header that Go's compress/gzip
-// writes with default settings, as Build, Sign and OPA's bundle writer do:
-// no name, no modification time, no extra flags, OS "unknown". A signature
-// covers the files, not their container; requiring this header when
-// verifying means that no byte of a signed tarball can change unnoticed
-// (the rest of the stream is covered by the gzip CRC and the file hashes).
-var canonicalGzipHeader = []byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff}
-
 // buildTime is the modification time of every entry of a built tarball, so
 // that the same bundle always gives the same bytes.
 var buildTime = time.Unix(0, 0).UTC()
@@ -84,16 +76,12 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // readArchive reads a bundle .tar.gz into memory. It counts decompressed
 // bytes as it goes (never trusting sizes in headers), limits each file and
 // the number of entries, rejects links, devices, traversal and duplicate
-// entries, and requires the gzip stream to end cleanly (so its CRC is
-// checked). With canonical, the gzip header must be the canonical one.
-func readArchive(r io.Reader, cfg *loadConfig, canonical bool) (*archive, error) {
+// entries, and requires the gzip stream to end cleanly, with nothing after
+// it: reading to the end makes the gzip reader check its CRC-32 and length,
+// so any change to the tar stream (headers and padding included, which no
+// signature covers) is caught.
+func readArchive(r io.Reader, cfg *loadConfig) (*archive, error) {
 	br := bufio.NewReader(r)
-	if canonical {
-		hdr, err := br.Peek(len(canonicalGzipHeader))
-		if err != nil || !bytes.Equal(hdr, canonicalGzipHeader) {
-			return nil, fmt.Errorf("%w: the gzip header is not the one Vigil and OPA write (was the tarball modified or repacked after signing?)", ErrSignature)
-		}
-	}
 	gz, err := gzip.NewReader(br)
 	if err != nil {
 		return nil, fmt.Errorf("read bundle tarball: not a gzip stream: %w", err)
@@ -369,7 +357,7 @@ func bundleFiles(b *Bundle, revision string) ([]archiveFile, error) {
 // rules/*.yaml.
 func LoadTarball(r io.Reader, opts ...LoadOption) (*Bundle, error) {
 	cfg := newLoadConfig(opts)
-	arc, err := readArchive(r, cfg, cfg.verifyKey != nil)
+	arc, err := readArchive(r, cfg)
 	if err != nil {
 		return nil, err
 	}

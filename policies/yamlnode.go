@@ -22,14 +22,14 @@ import (
 // and wrong types are reported where they are (with a suggestion), and all
 // problems of a file are collected instead of the first one.
 
-const (
-	// maxNodes bounds the nodes a decoder visits, counting alias expansions,
-	// so that a small file of nested aliases ("billion laughs") cannot make
-	// the loader do unbounded work.
-	maxNodes = 1_000_000
-	// maxDepth bounds nesting.
-	maxDepth = 200
-)
+// maxDepth bounds nesting.
+const maxDepth = 200
+
+// nodeBudget bounds the nodes a decoder visits, counting alias expansions,
+// so that a small file of nested aliases ("billion laughs") cannot make the
+// loader do unbounded work. A file without aliases has fewer nodes than
+// bytes, so the budget never stops one.
+func nodeBudget(size int) int { return 10_000 + 4*size }
 
 var (
 	durationType = reflect.TypeFor[Duration]()
@@ -47,7 +47,12 @@ type nodeDecoder struct {
 	// fieldPos, when set, receives the position of every key path.
 	fieldPos map[string]Position
 	nodes    int
+	maxNodes int
 	depth    int
+}
+
+func newNodeDecoder(file string, size int, ds *diags) *nodeDecoder {
+	return &nodeDecoder{file: file, diags: ds, maxNodes: nodeBudget(size)}
 }
 
 func (d *nodeDecoder) pos(n *yaml.Node) Position {
@@ -90,7 +95,7 @@ func (d *nodeDecoder) resolve(n *yaml.Node) (*yaml.Node, bool) {
 		return nil, false
 	}
 	d.nodes++
-	return n, d.nodes <= maxNodes
+	return n, d.nodes <= d.maxNodes
 }
 
 // describe names the kind of a node for "want X, got Y" messages.
@@ -296,6 +301,10 @@ func (d *nodeDecoder) decode(n *yaml.Node, v reflect.Value, path string) bool {
 			d.errorf(orig, codeWrongType, path, "want a string, got %s", describe(n))
 			return false
 		}
+		if !utf8.ValidString(n.Value) {
+			d.errorf(orig, codeEncoding, path, "invalid UTF-8 in string (from an escape sequence)")
+			return false
+		}
 		v.SetString(n.Value)
 		return true
 	case reflect.Bool:
@@ -477,6 +486,10 @@ func (d *nodeDecoder) plain(orig, n *yaml.Node, path string) (any, bool) {
 			}
 			return normalizeNumber(f), true
 		case "!!str", "!!timestamp":
+			if !utf8.ValidString(n.Value) {
+				d.errorf(orig, codeEncoding, path, "invalid UTF-8 in string (from an escape sequence)")
+				return nil, false
+			}
 			return n.Value, true
 		}
 		d.errorf(orig, codeWrongType, path, "unsupported YAML tag %s", n.ShortTag())

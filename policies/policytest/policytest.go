@@ -31,9 +31,16 @@ type CaseResult struct {
 	Passed   bool              `json:"passed"`
 	Failures []string          `json:"failures,omitempty"`
 	// Alerts counts the alerts each rule raised (scenarios only).
-	Alerts   map[string]int `json:"alerts,omitempty"`
-	Events   int            `json:"events,omitempty"`
-	Duration time.Duration  `json:"duration_ns"`
+	Alerts map[string]int `json:"alerts,omitempty"`
+	Events int            `json:"events,omitempty"`
+	// Expected lists the rules the scenario expects to fire, ExpectedNone
+	// the rules it expects to stay quiet ("*" for no alert at all), and
+	// Actions the distinct event actions of its events, sorted (scenarios
+	// only). Coverage reads them.
+	Expected     []string      `json:"expected,omitempty"`
+	ExpectedNone []string      `json:"expected_none,omitempty"`
+	Actions      []string      `json:"actions,omitempty"`
+	Duration     time.Duration `json:"duration_ns"`
 }
 
 // Report is the outcome of all of a bundle's tests.
@@ -41,6 +48,9 @@ type Report struct {
 	Cases  []CaseResult `json:"cases"`
 	Passed int          `json:"passed"`
 	Failed int          `json:"failed"`
+	// Coverage is set by callers that asked for it (see Coverage); Run
+	// leaves it nil.
+	Coverage *CoverageReport `json:"coverage,omitempty"`
 }
 
 // OK reports whether every test passed.
@@ -83,6 +93,12 @@ func (r *Report) add(c CaseResult) {
 func runScenario(ctx context.Context, b *policies.Bundle, sc *policies.Scenario, opts []engine.Option) CaseResult {
 	start := time.Now()
 	res := CaseResult{Kind: "scenario", Name: sc.Name, Pos: sc.Source, Alerts: map[string]int{}}
+	for _, ex := range sc.Expect {
+		res.Expected = appendUnique(res.Expected, ex.Rule)
+	}
+	for _, rule := range sc.ExpectNone {
+		res.ExpectedNone = appendUnique(res.ExpectedNone, rule)
+	}
 	fail := func(format string, args ...any) {
 		res.Failures = append(res.Failures, fmt.Sprintf(format, args...))
 	}
@@ -98,6 +114,10 @@ func runScenario(ctx context.Context, b *policies.Bundle, sc *policies.Scenario,
 		return res
 	}
 	res.Events = len(events)
+	for _, e := range events {
+		res.Actions = appendUnique(res.Actions, e.Event.Action)
+	}
+	sort.Strings(res.Actions)
 	type alert struct {
 		severity string
 		risk     float64
@@ -165,6 +185,16 @@ func runScenario(ctx context.Context, b *policies.Bundle, sc *policies.Scenario,
 	res.Passed = len(res.Failures) == 0
 	res.Duration = time.Since(start)
 	return res
+}
+
+// appendUnique appends s to list unless it is already there.
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
 }
 
 func summarize(m map[string]int) string {
