@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/cel-go/cel"
 	celast "github.com/google/cel-go/common/ast"
@@ -379,6 +380,10 @@ func (fc *fastCompiler) str(e celast.Expr) (strFn, bool) {
 }
 
 func lowerASCII(s string) string {
+	if !utf8.ValidString(s) {
+		// Like cel-go, read every invalid byte as U+FFFD.
+		s = string([]rune(s))
+	}
 	for i := 0; i < len(s); i++ {
 		if c := s[i]; c >= 'A' && c <= 'Z' {
 			b := []byte(s)

@@ -27,6 +27,10 @@ func globMatch(name, pattern string) bool {
 	if pattern == "" {
 		return name == ""
 	}
+	if name == "" {
+		// An absent field matches no pattern (path.Base("") is ".").
+		return false
+	}
 	if !strings.Contains(pattern, "/") {
 		name = path.Base(name)
 	}
@@ -140,7 +144,7 @@ func cidrMatch(ip string, cidrs []string) bool {
 	if err != nil {
 		return false
 	}
-	a = a.Unmap()
+	a = a.WithZone("").Unmap()
 	for _, c := range cidrs {
 		if p, ok := parsePrefix(c); ok && p.Contains(a) {
 			return true
