@@ -19,9 +19,9 @@ import (
 
 // Result is one measured configuration.
 type Result struct {
-	Name           string  `json:"name"`
-	Rules          int     `json:"rules"`
-	Events         int     `json:"events"`
+	Name   string `json:"name"`
+	Rules  int    `json:"rules"`
+	Events int    `json:"events"`
 	// NsPerEvent is CPU time per event where the OS reports it (so a busy
 	// machine does not inflate it), else wall time.
 	NsPerEvent     float64 `json:"ns_per_event"`
