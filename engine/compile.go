@@ -42,6 +42,7 @@ func (e *CompileError) Unwrap() []error { return []error{ErrCompile, e.Diagnosti
 // expression allows it, else a cel-go program.
 type condition struct {
 	src     string
+	ast     *cel.Ast
 	fast    boolFn
 	prg     cel.Program
 	estCost uint64
@@ -266,6 +267,12 @@ func (c *compiler) rule(r *policies.Rule) *compiledRule {
 	}
 	if indexed {
 		cr.actions = dedupe(actions)
+		// The index guarantees the action: drop that test from the closure.
+		if len(cr.actions) == 1 && cr.cond != nil && cr.cond.fast != nil {
+			if fast, ok := compileFast(cr.cond.ast, c.p.env, cr.actions[0]); ok {
+				cr.cond.fast = fast
+			}
+		}
 	} else {
 		c.warnf(r, r.Pos("when"), "unindexed-rule", "cannot be indexed by event.action, so it is evaluated for every event: start the condition with event.action == \"...\" or event.action in [...], or list actions:")
 	}
@@ -408,7 +415,8 @@ func (c *compiler) condition(r *policies.Rule, key, src string) (*condition, *ce
 	}
 	cond := &condition{src: src, prg: prg, estCost: est.Max}
 	if !c.o.noFastPath {
-		cond.fast, _ = compileFast(ast, c.p.env)
+		cond.fast, _ = compileFast(ast, c.p.env, "")
+		cond.ast = ast
 	}
 	return cond, ast
 }

@@ -43,18 +43,39 @@ type (
 )
 
 type fastCompiler struct {
-	ast *celast.AST
-	env *celEnv
+	ast    *celast.AST
+	env    *celEnv
+	action string
 }
 
 // compileFast translates a checked boolean CEL expression into a closure, or
 // returns false when the expression is outside the supported subset.
-func compileFast(ast *cel.Ast, env *celEnv) (boolFn, bool) {
+//
+// indexedAction, when not empty, is the one action the index guarantees
+// every evaluated event has: a conjunct event.action == indexedAction is
+// then known true and left out of the closure.
+func compileFast(ast *cel.Ast, env *celEnv, indexedAction string) (boolFn, bool) {
 	if !ast.IsChecked() || !ast.OutputType().IsExactType(cel.BoolType) {
 		return nil, false
 	}
-	fc := &fastCompiler{ast: ast.NativeRep(), env: env}
+	fc := &fastCompiler{ast: ast.NativeRep(), env: env, action: indexedAction}
 	return fc.boolean(fc.ast.Expr())
+}
+
+// knownTrue reports whether e is event.action == the indexed action.
+func (fc *fastCompiler) knownTrue(e celast.Expr) bool {
+	if fc.action == "" || e.Kind() != celast.CallKind || e.AsCall().FunctionName() != "_==_" {
+		return false
+	}
+	args := e.AsCall().Args()
+	for i := range 2 {
+		if isActionRef(fc.ast, args[i]) && args[1-i].Kind() == celast.LiteralKind {
+			if s, ok := args[1-i].AsLiteral().(types.String); ok && string(s) == fc.action {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (fc *fastCompiler) typeOf(e celast.Expr) *types.Type { return fc.ast.GetType(e.ID()) }
@@ -108,6 +129,14 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 	}
 	switch call.FunctionName() {
 	case "_&&_", "_||_":
+		if call.FunctionName() == "_&&_" && len(args) == 2 {
+			if fc.knownTrue(args[0]) {
+				return fc.boolean(args[1])
+			}
+			if fc.knownTrue(args[1]) {
+				return fc.boolean(args[0])
+			}
+		}
 		fns := make([]boolFn, 0, len(args))
 		for _, a := range args {
 			f, ok := fc.boolean(a)

@@ -171,7 +171,7 @@ func compileDiff(t testing.TB, env *celEnv, src string) diffCond {
 	require.True(t, ast.OutputType().IsExactType(cel.BoolType), "%s is not a bool", src)
 	prg, err := env.env.Program(ast, cel.EvalOptions(cel.OptOptimize), cel.CostLimit(DefaultCostLimit))
 	require.NoError(t, err, src)
-	fast, _ := compileFast(ast, env)
+	fast, _ := compileFast(ast, env, "")
 	return diffCond{prg: prg, fast: fast}
 }
 
