@@ -166,7 +166,9 @@ func TestReplayWritesAlertLines(t *testing.T) {
 		rules[a["rule"].(string)] = true
 	}
 	require.Equal(t, map[string]bool{"usb-sensitive-file": true, "sensitive-download-then-usb": true,
-		"cloud-upload-personal": true, "email-attachment-personal": true}, rules)
+		"cloud-upload-personal": true, "email-attachment-personal": true,
+		"email-sensitive-attachment-personal": true, "exfil-multi-channel": true,
+		"print-sensitive-title": true, "sensitive-download-then-cloud": true}, rules)
 }
 
 func TestReplayReportsMalformedLinesAndKeepsGoing(t *testing.T) {

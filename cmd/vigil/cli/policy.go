@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -19,9 +20,9 @@ import (
 func (e *env) policyCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "policy",
-		Short: "Work with policy bundles: lint, test, keygen, build, sign, verify",
+		Short: "Work with policy bundles: lint, test, diff, keygen, build, sign, verify",
 	}
-	cmd.AddCommand(e.lintCmd(), e.testCmd(), e.keygenCmd(), e.buildCmd(), e.signCmd(), e.verifyCmd())
+	cmd.AddCommand(e.lintCmd(), e.testCmd(), e.diffCmd(), e.keygenCmd(), e.buildCmd(), e.signCmd(), e.verifyCmd())
 	return cmd
 }
 
@@ -122,12 +123,19 @@ file:line:column: message. Exits 1 when there is an error (or, with
 }
 
 func (e *env) testCmd() *cobra.Command {
-	var verbose bool
+	var verbose, coverage bool
 	var format string
 	cmd := &cobra.Command{
-		Use:   "test DIR",
+		Use:   "test DIR [--coverage]",
 		Short: "Run a bundle's scenario tests (tests/*.yaml) and Rego unit tests (*_test.rego)",
-		Args:  cobra.ExactArgs(1),
+		Long: `Run a bundle's scenario tests (tests/*.yaml) and Rego unit tests (*_test.rego).
+
+With --coverage, also list the rules the scenarios leave unexercised. A rule
+is covered when some scenario expects it to fire (expect) and some scenario
+expects it to stay quiet: it is listed in expect_none, or a case with
+expect_none: ["*"] has an event of an action the rule applies to. Any
+uncovered rule then fails the command.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
@@ -139,6 +147,10 @@ func (e *env) testCmd() *cobra.Command {
 			rep, err := policytest.Run(context.Background(), b)
 			if err != nil {
 				return cannot(err)
+			}
+			if coverage {
+				cov := policytest.Coverage(b, rep)
+				rep.Coverage = &cov
 			}
 			if format == "json" {
 				enc := json.NewEncoder(e.stdout)
@@ -161,6 +173,9 @@ func (e *env) testCmd() *cobra.Command {
 					}
 				}
 				fmt.Fprintf(e.stdout, "%d passed, %d failed\n", rep.Passed, rep.Failed)
+				if rep.Coverage != nil {
+					printCoverage(e.stdout, rep.Coverage, verbose)
+				}
 			}
 			if !rep.OK() {
 				return failed("test %s: %d of %d failed", args[0], rep.Failed, rep.Passed+rep.Failed)
@@ -168,12 +183,50 @@ func (e *env) testCmd() *cobra.Command {
 			if rep.Passed == 0 {
 				return failed("test %s: the bundle has no tests", args[0])
 			}
+			if cov := rep.Coverage; cov != nil && !cov.OK() {
+				return failed("test %s: %d of %d rules not covered", args[0], len(cov.Rules)-cov.Covered, len(cov.Rules))
+			}
 			return nil
 		},
 	}
-	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print passing tests too")
+	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "print passing tests too (and, with --coverage, the scenarios covering each rule)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
+	cmd.Flags().BoolVar(&coverage, "coverage", false, "list the rules no scenario expects to fire or to stay quiet, and fail if there are any")
 	return cmd
+}
+
+// printCoverage writes which rules the scenarios leave unexercised.
+func printCoverage(w io.Writer, cov *policytest.CoverageReport, verbose bool) {
+	fmt.Fprintf(w, "coverage: %d of %d rules covered", cov.Covered, len(cov.Rules))
+	if len(cov.Disabled) > 0 {
+		fmt.Fprintf(w, " (%d disabled, not counted)", len(cov.Disabled))
+	}
+	fmt.Fprintln(w)
+	if verbose {
+		for i := range cov.Rules {
+			rc := &cov.Rules[i]
+			fmt.Fprintf(w, "    %s: fires in %d scenario(s), stays quiet in %d\n", rc.Rule, len(rc.Fire), len(rc.Quiet))
+		}
+	}
+	pos := map[string]policies.Position{}
+	for _, rc := range cov.Rules {
+		pos[rc.Rule] = rc.Pos
+	}
+	for _, list := range []struct {
+		what  string
+		rules []string
+	}{
+		{"no scenario expects it to fire (expect)", cov.UncoveredFire},
+		{"no scenario expects it to stay quiet (expect_none, or a \"*\" case with an event it judges)", cov.UncoveredQuiet},
+	} {
+		if len(list.rules) == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "not covered: %s:\n", list.what)
+		for _, id := range list.rules {
+			fmt.Fprintf(w, "    %s (%s)\n", id, pos[id])
+		}
+	}
 }
 
 func (e *env) keygenCmd() *cobra.Command {

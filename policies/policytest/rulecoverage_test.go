@@ -1,0 +1,214 @@
+package policytest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/policies"
+)
+
+// writeBundle writes a small bundle directory: a manifest, the rules and the
+// scenario file given.
+func writeBundle(t *testing.T, rules, tests string) *policies.Bundle {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		".manifest":       `{"revision": "1", "roots": ["vigil"], "metadata": {"name": "coverage-test"}}`,
+		"rules/r.yaml":    rules,
+		"tests/t.yaml":    tests,
+		"data/.gitkeep":   "",
+		"policy/.gitkeep": "",
+	}
+	for name, body := range files {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+	}
+	b, err := policies.Load(dir)
+	require.NoError(t, err)
+	return b
+}
+
+const coverageRules = `
+- id: usb-copy
+  title: Copy to USB
+  rationale: r
+  severity: high
+  tags: [removable]
+  when: event.action == "file-copied-to-removable"
+
+- id: print-any
+  title: Any print job
+  rationale: r
+  severity: low
+  tags: [print]
+  when: event.action == "print-job"
+
+- id: logons
+  title: Logons
+  rationale: r
+  severity: info
+  tags: [logon]
+  when: event.action in ["logon", "logoff"]
+
+- id: retired
+  title: Retired
+  rationale: r
+  severity: low
+  tags: [old]
+  disabled: true
+  when: event.action == "logon"
+`
+
+const coverageTests = `
+- name: usb copy fires
+  events:
+    - at: 2026-11-02T10:00:00Z
+      event:
+        event: {action: file-copied-to-removable}
+        user: {name: jdoe}
+        file: {path: /tmp/a.txt}
+  expect:
+    - {rule: usb-copy, count: 1}
+
+- name: a print job fires, usb stays quiet by name
+  events:
+    - at: 2026-11-02T10:00:00Z
+      event:
+        event: {action: print-job}
+        user: {name: jdoe}
+        print: {pages: 1}
+  expect:
+    - {rule: print-any}
+  expect_none: [usb-copy]
+
+- name: a web visit stays quiet
+  events:
+    - at: 2026-11-02T10:00:00Z
+      event:
+        event: {action: web-visit}
+        user: {name: jdoe}
+        url: {full: "https://example.com/"}
+  expect_none: ["*"]
+`
+
+func TestRunRecordsExpectationsAndActions(t *testing.T) {
+	b := writeBundle(t, coverageRules, coverageTests)
+	rep, err := Run(context.Background(), b)
+	require.NoError(t, err)
+	require.True(t, rep.OK(), "%+v", rep.Cases)
+	require.Len(t, rep.Cases, 3)
+	c := rep.Cases[1]
+	require.Equal(t, []string{"print-any"}, c.Expected)
+	require.Equal(t, []string{"usb-copy"}, c.ExpectedNone)
+	require.Equal(t, []string{"print-job"}, c.Actions)
+	require.Equal(t, []string{"*"}, rep.Cases[2].ExpectedNone)
+	require.Equal(t, []string{"web-visit"}, rep.Cases[2].Actions)
+	require.Nil(t, rep.Coverage, "Run leaves coverage to callers")
+}
+
+func TestCoverage(t *testing.T) {
+	b := writeBundle(t, coverageRules, coverageTests)
+	rep, err := Run(context.Background(), b)
+	require.NoError(t, err)
+	cov := Coverage(b, rep)
+
+	require.Equal(t, []string{"retired"}, cov.Disabled)
+	require.Len(t, cov.Rules, 3)
+	require.Equal(t, 1, cov.Covered)
+	require.False(t, cov.OK())
+	require.Equal(t, []string{"logons"}, cov.UncoveredFire)
+	// The "*" case has only a web-visit event, which none of the rules judge.
+	require.Equal(t, []string{"print-any", "logons"}, cov.UncoveredQuiet)
+
+	usb := cov.Rules[0]
+	require.Equal(t, "usb-copy", usb.Rule)
+	require.Equal(t, []string{"usb copy fires"}, usb.Fire)
+	require.Equal(t, []string{"a print job fires, usb stays quiet by name"}, usb.Quiet)
+	require.Equal(t, []string{"file-copied-to-removable"}, usb.Actions)
+	require.True(t, usb.Covered())
+	require.Equal(t, []string{"logoff", "logon"}, cov.Rules[2].Actions)
+
+	// A "*" case with an event of the rule's action makes it quiet-covered;
+	// Rego unit tests and unknown rules do not count.
+	rep.Cases = append(rep.Cases,
+		CaseResult{Kind: "scenario", Name: "quiet printing", ExpectedNone: []string{"*"}, Actions: []string{"print-job"}},
+		CaseResult{Kind: "rego", Name: "data.x.test_logons", Expected: []string{"logons"}},
+		CaseResult{Kind: "scenario", Name: "typo", Expected: []string{"logonz"}},
+	)
+	cov = Coverage(b, rep)
+	require.Equal(t, []string{"logons"}, cov.UncoveredFire)
+	require.Equal(t, []string{"logons"}, cov.UncoveredQuiet)
+	require.Equal(t, []string{"quiet printing"}, cov.Rules[1].Quiet)
+	require.Equal(t, 2, cov.Covered)
+
+	rep.Cases = append(rep.Cases, CaseResult{Kind: "scenario", Name: "logons", Expected: []string{"logons"}, ExpectedNone: []string{"logons"}})
+	cov = Coverage(b, rep)
+	require.True(t, cov.OK())
+	require.Equal(t, 3, cov.Covered)
+	require.Empty(t, cov.UncoveredFire)
+	require.Empty(t, cov.UncoveredQuiet)
+}
+
+func TestRuleActions(t *testing.T) {
+	seq := func(steps ...string) *policies.Sequence {
+		s := &policies.Sequence{}
+		for _, w := range steps {
+			s.Steps = append(s.Steps, policies.Step{When: w})
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name    string
+		rule    policies.Rule
+		want    []string
+		indexed bool
+	}{
+		{"equals", policies.Rule{When: `event.action == "logon"`}, []string{"logon"}, true},
+		{"equals reversed", policies.Rule{When: `"logon" == event.action`}, []string{"logon"}, true},
+		{"in list", policies.Rule{When: `event.action in ["b", "a", "b"]`}, []string{"a", "b"}, true},
+		{"conjunction", policies.Rule{When: `file.size > 10 && event.action == "file-created" && user.name != ""`}, []string{"file-created"}, true},
+		{"conjunction intersects", policies.Rule{When: `event.action in ["a", "b"] && event.action in ["b", "c"]`}, []string{"b"}, true},
+		{"disjunction", policies.Rule{When: `event.action == "a" || event.action in ["c", "b"]`}, []string{"a", "b", "c"}, true},
+		{"disjunction with a free arm", policies.Rule{When: `event.action == "a" || file.size > 10`}, nil, false},
+		{"no action", policies.Rule{When: `file.size > 10`}, nil, false},
+		{"in data", policies.Rule{When: `event.action in data.vigil.actions`}, nil, false},
+		{"does not parse", policies.Rule{When: `event.action ==`}, nil, false},
+		{"actions list wins", policies.Rule{When: `file.size > 10`, Actions: []string{"y", "x"}}, []string{"x", "y"}, true},
+		{"sequence steps", policies.Rule{Sequence: seq(`event.action == "web-download"`, `event.action == "file-copied-to-removable"`)},
+			[]string{"file-copied-to-removable", "web-download"}, true},
+		{"sequence with a free step", policies.Rule{Sequence: seq(`event.action == "a"`, `true`)}, nil, false},
+		{"sequence under an indexed when", policies.Rule{When: `event.action == "a"`, Sequence: seq(`true`)}, []string{"a"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, indexed := ruleActions(&tc.rule)
+			require.Equal(t, tc.indexed, indexed)
+			if tc.indexed {
+				require.Equal(t, tc.want, got)
+			}
+		})
+	}
+}
+
+// ruleActions finds the library's rules indexed exactly when the engine
+// indexes them.
+func TestRuleActionsAgreeWithTheEngine(t *testing.T) {
+	b, err := policies.Load("../library")
+	require.NoError(t, err)
+	p, err := engine.Compile(b)
+	require.NoError(t, err)
+	indexed := map[string]bool{}
+	for _, s := range p.Stats() {
+		indexed[s.Rule] = s.Indexed
+	}
+	require.NotEmpty(t, b.Rules)
+	for _, r := range b.Rules {
+		_, ok := ruleActions(r)
+		require.Equal(t, indexed[r.ID], ok, r.ID)
+	}
+}
