@@ -60,7 +60,7 @@ func (ce costEstimator) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 // functions, which are linear in their inputs.
 func (ce costEstimator) EstimateCallCost(function, _ string, _ *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
 	switch function {
-	case "glob", "domain_in", "cidr_match", "any_in":
+	case "glob", "domain_in", "cidr_match", "any_in", "contains_any":
 		listMax := uint64(1)
 		if len(args) == 2 {
 			if sz := ce.EstimateSize(args[1]); sz != nil {
@@ -74,7 +74,7 @@ func (ce costEstimator) EstimateCallCost(function, _ string, _ *checker.AstNode,
 			perItem = maxFieldChars / 64
 		}
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 1 + listMax*perItem}}
-	case "domain", "base_domain":
+	case "domain", "base_domain", "local_part":
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: maxFieldChars / 64}, ResultSize: &checker.SizeEstimate{Min: 0, Max: 255}}
 	case "local_hour", "local_weekday", "days_until":
 		return &checker.CallEstimate{CostEstimate: checker.CostEstimate{Min: 1, Max: 5}}

@@ -270,6 +270,34 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 			return func(c *evalCtx) bool { return domainIn(a(c), l.get(c)) }, true
 		}
 		return func(c *evalCtx) bool { return cidrMatch(a(c), l.get(c)) }, true
+	case "contains_any":
+		if len(args) != 2 {
+			return nil, false
+		}
+		b, ok := fc.list(args[1])
+		if !ok {
+			return nil, false
+		}
+		if isType(fc.typeOf(args[0]), listOfString) {
+			a, ok := fc.list(args[0])
+			if !ok {
+				return nil, false
+			}
+			return func(c *evalCtx) bool {
+				subs := b.get(c)
+				for _, s := range a.get(c) {
+					if containsAny(s, subs) {
+						return true
+					}
+				}
+				return false
+			}, true
+		}
+		a, ok := fc.str(args[0])
+		if !ok {
+			return nil, false
+		}
+		return func(c *evalCtx) bool { return containsAny(a(c), b.get(c)) }, true
 	case "any_in":
 		if len(args) != 2 {
 			return nil, false
@@ -302,6 +330,15 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 
 func (fc *fastCompiler) compare(op string, l, r celast.Expr) (boolFn, bool) {
 	lt, rt := fc.typeOf(l), fc.typeOf(r)
+	// A dyn operand (a number from bundle data) takes the other side's type
+	// when its value has exactly that type; a mixed int/double comparison
+	// stays in the interpreter.
+	if isType(rt, cel.DynType) {
+		rt = fc.dataNumberType(r, lt)
+	}
+	if isType(lt, cel.DynType) {
+		lt = fc.dataNumberType(l, rt)
+	}
 	switch {
 	case isType(lt, cel.StringType) && isType(rt, cel.StringType):
 		a, ok1 := fc.str(l)
@@ -403,6 +440,8 @@ func (fc *fastCompiler) str(e celast.Expr) (strFn, bool) {
 			return func(c *evalCtx) string { return baseDomain(a(c)) }, true
 		case "lowerAscii":
 			return func(c *evalCtx) string { return lowerASCII(a(c)) }, true
+		case "local_part":
+			return func(c *evalCtx) string { return localPart(a(c)) }, true
 		}
 	}
 	return nil, false
@@ -588,4 +627,29 @@ func (fc *fastCompiler) list(e celast.Expr) (listFn, bool) {
 		}
 	}
 	return listFn{}, false
+}
+
+// dataNumberType returns want when e is a bundle data number of exactly
+// that CEL type, else e's own type.
+func (fc *fastCompiler) dataNumberType(e celast.Expr, want *types.Type) *types.Type {
+	own := fc.typeOf(e)
+	name, ok := fc.varName(e)
+	if !ok {
+		return own
+	}
+	dv, ok := fc.env.data[name]
+	if !ok {
+		return own
+	}
+	switch dv.val.(type) {
+	case types.Int:
+		if isType(want, cel.IntType) {
+			return want
+		}
+	case types.Double:
+		if isType(want, cel.DoubleType) {
+			return want
+		}
+	}
+	return own
 }

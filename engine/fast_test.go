@@ -130,12 +130,17 @@ var diffCases = []diffCase{
 	{`user.email.endsWith(data.vigil.corp_domain)`, true},
 	{`data.vigil.config.owner == "secops" && event.action == "email-sent"`, true},
 
-	// Outside the subset: the interpreter runs these. Bundle data numbers
-	// are dyn, so that they compare with int and double fields alike; the
-	// fast path leaves every comparison with them to the interpreter.
-	{`file.size > data.vigil.big_file`, false},
-	{`user.risk_score <= data.vigil.risk_limit`, false},
-	{`size(email.to) > data.vigil.config.max_recipients`, false},
+	// Bundle data numbers are dyn; the fast path takes a comparison with
+	// one when its value has the other side's exact type.
+	{`file.size > data.vigil.big_file`, true},
+	{`user.risk_score <= data.vigil.risk_limit`, true},
+	{`contains_any(file.name, data.vigil.exts)`, true},
+	{`contains_any(email.to, ["acme", "gmail"])`, true},
+	{`local_part(email.from) == local_part(user.email)`, true},
+
+	// Outside the subset: the interpreter runs these. A mixed int/double
+	// comparison with a data number is left to the interpreter.
+	{`size(email.to) > data.vigil.config.max_recipients`, true},
 	{`user.risk_score > data.vigil.limit`, false},
 	{`file.size > 1.5`, false},
 	{`file.size + 1 > 1000`, false},
@@ -143,7 +148,7 @@ var diffCases = []diffCase{
 	{`event.category.exists(c, c == "file")`, false},
 	{`email.to.all(a, a.endsWith("@acme.example"))`, false},
 	{`(file.size > 10 ? "big" : "small") == "big"`, false},
-	{`file.size > data.vigil.limit`, false},
+	{`user.risk_score > data.vigil.big_file`, false},
 	{`double(file.size) > 1.0`, false},
 	{`file.name.upperAscii() == "X"`, false},
 	{`"a" in data.vigil.mixed`, false},

@@ -193,6 +193,32 @@ func daysUntil(date string, t time.Time) int64 {
 	return int64(d.Sub(t).Hours() / 24)
 }
 
+// containsAny reports whether s contains any of the substrings,
+// case-insensitively for ASCII: "Q3 Payroll.pdf" contains "payroll".
+func containsAny(s string, subs []string) bool {
+	ls := lowerASCII(s)
+	for _, sub := range subs {
+		if sub != "" && strings.Contains(ls, lowerASCII(sub)) {
+			return true
+		}
+	}
+	return false
+}
+
+// localPart returns the lower-cased part of an e-mail address before the
+// "@": "Jane Doe <Jane.Doe@Gmail.com>" → "jane.doe".
+func localPart(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.LastIndexByte(s, '<'); i >= 0 {
+		s = strings.TrimSuffix(s[i+1:], ">")
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 0 {
+		return ""
+	}
+	return lowerASCII(strings.TrimSpace(s[:at]))
+}
+
 // stringsOf turns a CEL list into Go strings, skipping non-strings.
 func stringsOf(v ref.Val) []string {
 	if s, ok := v.(*stringSet); ok {
@@ -282,6 +308,22 @@ func functionOptions() []cel.EnvOption {
 				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
 					return types.Int(daysUntil(str(a), ts(b)))
 				}))),
+		cel.Function("contains_any",
+			cel.Overload("contains_any_string_list", []*cel.Type{cel.StringType, listS}, cel.BoolType,
+				cel.BinaryBinding(func(a, b ref.Val) ref.Val { return types.Bool(containsAny(str(a), stringsOf(b))) })),
+			cel.Overload("contains_any_list_list", []*cel.Type{listS, listS}, cel.BoolType,
+				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
+					subs := stringsOf(b)
+					for _, s := range stringsOf(a) {
+						if containsAny(s, subs) {
+							return types.True
+						}
+					}
+					return types.False
+				}))),
+		cel.Function("local_part",
+			cel.Overload("local_part_string", []*cel.Type{cel.StringType}, cel.StringType,
+				cel.UnaryBinding(func(a ref.Val) ref.Val { return types.String(localPart(str(a))) }))),
 		cel.Function("any_in",
 			cel.Overload("any_in_list_list", []*cel.Type{listS, listS}, cel.BoolType,
 				cel.BinaryBinding(func(a, b ref.Val) ref.Val {
