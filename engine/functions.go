@@ -34,33 +34,51 @@ func globMatch(name, pattern string) bool {
 	if !strings.Contains(pattern, "/") {
 		name = path.Base(name)
 	}
-	return globSegments(strings.Split(name, "/"), strings.Split(pattern, "/"))
+	return globRest(name, false, pattern, false)
 }
 
-func globSegments(name, pat []string) bool {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			rest := pat[1:]
-			if len(rest) == 0 {
+// nextSegment splits the first "/"-separated segment off s.
+func nextSegment(s string) (seg, rest string, more bool) {
+	if i := strings.IndexByte(s, '/'); i >= 0 {
+		return s[:i], s[i+1:], true
+	}
+	return s, "", false
+}
+
+// globRest matches the remaining name segments against the remaining
+// pattern segments without allocating; done marks a list with no segments
+// left (as opposed to one empty segment).
+func globRest(name string, nameDone bool, pat string, patDone bool) bool {
+	for !patDone {
+		pseg, prest, pmore := nextSegment(pat)
+		if pseg == "**" {
+			if !pmore {
 				return true
 			}
-			for i := 0; i <= len(name); i++ {
-				if globSegments(name[i:], rest) {
+			n, nd := name, nameDone
+			for {
+				if globRest(n, nd, prest, false) {
 					return true
 				}
+				if nd {
+					return false
+				}
+				_, nrest, nmore := nextSegment(n)
+				n, nd = nrest, !nmore
 			}
+		}
+		if nameDone {
 			return false
 		}
-		if len(name) == 0 {
-			return false
-		}
-		ok, err := path.Match(pat[0], name[0])
+		nseg, nrest, nmore := nextSegment(name)
+		ok, err := path.Match(pseg, nseg)
 		if err != nil || !ok {
 			return false
 		}
-		name, pat = name[1:], pat[1:]
+		name, nameDone = nrest, !nmore
+		pat, patDone = prest, !pmore
 	}
-	return len(name) == 0
+	return nameDone
 }
 
 // domainOf returns the lower-cased domain of an email address, a URL or a
