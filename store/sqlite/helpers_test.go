@@ -1,0 +1,95 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/event/eventgen"
+	"github.com/vigil-itm/vigil/store"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// clock is a settable time source for Options.Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// openAt opens a store at path and closes it when the test ends.
+func openAt(t *testing.T, path string, opts Options) *DB {
+	t.Helper()
+	db, err := Open(t.Context(), path, opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	return db
+}
+
+// openTest opens a new store in the test's temporary directory.
+func openTest(t *testing.T, opts Options) (*DB, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "vigil.db")
+	return openAt(t, path, opts), path
+}
+
+// genEvents returns n generated events; seeds give disjoint event ids.
+func genEvents(seed int64, n int) []*event.Event {
+	return eventgen.New(seed, eventgen.Options{Users: 20}).Batch(n)
+}
+
+// rawDB opens a plain connection to a store's file, for checks below the
+// interface.
+func rawDB(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(5000)")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = raw.Close() })
+	return raw
+}
+
+// count returns the rows of a table, read below the interface.
+func count(t *testing.T, db *DB, table string) int {
+	t.Helper()
+	var n int
+	require.NoError(t, db.readers.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n))
+	return n
+}
+
+// queryAll pages through every event the filter selects.
+func queryAll(t *testing.T, db *DB, f store.EventFilter) []*event.Event {
+	t.Helper()
+	var out []*event.Event
+	for {
+		page, next, err := db.Events().Query(t.Context(), f)
+		require.NoError(t, err)
+		out = append(out, page...)
+		if next == "" {
+			return out
+		}
+		f.Cursor = next
+	}
+}

@@ -1,0 +1,411 @@
+package sqlite
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-itm/vigil/store"
+)
+
+func TestOpenConfiguresDatabase(t *testing.T) {
+	db, _ := openTest(t, Options{})
+	ms, err := loadMigrations(embeddedMigrations())
+	require.NoError(t, err)
+
+	var version int
+	require.NoError(t, db.readers.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&version))
+	require.Equal(t, ms[len(ms)-1].version, version)
+	for pragma, want := range map[string]string{
+		"journal_mode": "wal",
+		"foreign_keys": "1",
+		"auto_vacuum":  "2", // incremental
+		"busy_timeout": "5000",
+		"query_only":   "1", // readers
+		"synchronous":  "1", // normal
+	} {
+		var got string
+		require.NoError(t, db.readers.QueryRow("PRAGMA "+pragma).Scan(&got), pragma)
+		require.Equal(t, want, got, pragma)
+	}
+	for _, table := range []string{"events", "agents", "decisions", "alerts", "alert_history", "evidence", "bundles", "users", "audit", "tokens"} {
+		require.Zero(t, count(t, db, table), table)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	for _, path := range []string{"", ":memory:", "file:x.db", filepath.Join(dir, "a?b.db")} {
+		_, err := Open(ctx, path, Options{})
+		require.ErrorIs(t, err, store.ErrInvalid, path)
+	}
+	for name, o := range map[string]Options{
+		"synchronous": {Synchronous: "off"},
+		"max size":    {MaxSizeBytes: -1},
+		"retention":   {Retention: store.Retention{Events: -time.Hour}},
+	} {
+		_, err := Open(ctx, filepath.Join(dir, "x.db"), o)
+		require.ErrorIs(t, err, store.ErrInvalid, name)
+	}
+
+	junk := filepath.Join(dir, "junk.db")
+	require.NoError(t, os.WriteFile(junk, []byte(strings.Repeat("not a database ", 100)), 0o600))
+	_, err := Open(ctx, junk, Options{})
+	require.ErrorContains(t, err, "not a vigil database")
+
+	_, err = Open(ctx, filepath.Join(dir, "missing", "dir", "x.db"), Options{})
+	require.Error(t, err)
+}
+
+// migrationsUpTo returns the embedded migrations up to version n.
+func migrationsUpTo(t *testing.T, n int) fstest.MapFS {
+	t.Helper()
+	ms, err := loadMigrations(embeddedMigrations())
+	require.NoError(t, err)
+	fsys := fstest.MapFS{}
+	for _, m := range ms[:n] {
+		fsys[filepathName(m)] = &fstest.MapFile{Data: []byte(m.sql)}
+	}
+	return fsys
+}
+
+func filepathName(m migration) string {
+	return fmt.Sprintf("%04d_%s.sql", m.version, m.name)
+}
+
+func TestMigrateOldDatabase(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := Open(ctx, path, Options{migrations: migrationsUpTo(t, 1)})
+	require.NoError(t, err)
+	evs := genEvents(1, 20)
+	_, err = old.Events().Append(ctx, "agent-1", 7, evs)
+	require.NoError(t, err)
+	// Later tables do not exist yet.
+	_, _, err = old.Alerts().List(ctx, store.AlertFilter{})
+	require.ErrorContains(t, err, "no such table")
+	require.NoError(t, old.Close())
+
+	// A read-only open cannot migrate.
+	_, err = Open(ctx, path, Options{ReadOnly: true})
+	require.ErrorIs(t, err, store.ErrReadOnly)
+
+	db := openAt(t, path, Options{})
+	var versions []int
+	rows, err := db.readers.Query("SELECT version FROM schema_migrations ORDER BY version")
+	require.NoError(t, err)
+	for rows.Next() {
+		var v int
+		require.NoError(t, rows.Scan(&v))
+		versions = append(versions, v)
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	require.Equal(t, []int{1, 2, 3}, versions)
+	require.Len(t, queryAll(t, db, store.EventFilter{}), 20)
+	seq, err := db.Events().LastSeq(ctx, "agent-1")
+	require.NoError(t, err)
+	require.EqualValues(t, 7, seq)
+	_, _, err = db.Alerts().Create(ctx, decision("d1", time.Now(), "jdoe"))
+	require.NoError(t, err)
+}
+
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	ctx := t.Context()
+	db, path := openTest(t, Options{})
+	require.NoError(t, db.Close())
+	raw := rawDB(t, path)
+	_, err := raw.Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (99, 'from_the_future', 0)")
+	require.NoError(t, err)
+	require.NoError(t, raw.Close())
+	before, err := os.ReadFile(path)
+	require.NoError(t, err)
+
+	for _, ro := range []bool{false, true} {
+		_, err = Open(ctx, path, Options{ReadOnly: ro})
+		require.ErrorIs(t, err, store.ErrSchemaTooNew)
+		require.ErrorContains(t, err, "version 99")
+	}
+	after, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(before, after), "a refused database is left as it was")
+}
+
+func TestMigrationIsAtomic(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "m.db")
+	fsys := migrationsUpTo(t, 3)
+	fsys["0004_broken.sql"] = &fstest.MapFile{Data: []byte(`
+CREATE TABLE half_done (x INTEGER);
+ALTER TABLE events ADD COLUMN note TEXT;
+INSERT INTO no_such_table VALUES (1);`)}
+	_, err := Open(ctx, path, Options{migrations: fsys})
+	require.ErrorContains(t, err, "migrate schema to version 4 (broken)")
+
+	db := openAt(t, path, Options{}) // the real migrations: version 3 is current
+	var n int
+	require.NoError(t, db.readers.QueryRow("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'half_done'").Scan(&n))
+	require.Zero(t, n)
+	require.NoError(t, db.readers.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&n))
+	require.Equal(t, 3, n)
+	_, err = db.readers.Exec("SELECT note FROM events")
+	require.Error(t, err)
+	require.NoError(t, db.Close())
+
+	// A good version 4 applies on top, in order.
+	fsys["0004_broken.sql"] = &fstest.MapFile{Data: []byte(`ALTER TABLE events ADD COLUMN note TEXT NOT NULL DEFAULT '';`)}
+	db2 := openAt(t, path, Options{migrations: fsys})
+	require.NoError(t, db2.readers.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&n))
+	require.Equal(t, 4, n)
+	_, err = db2.readers.Exec("SELECT note FROM events")
+	require.NoError(t, err)
+}
+
+func TestLoadMigrationsValidates(t *testing.T) {
+	for name, fsys := range map[string]fstest.MapFS{
+		"gap":      {"0001_a.sql": {}, "0003_c.sql": {}},
+		"bad name": {"0001_a.sql": {}, "second.sql": {}},
+		"zero":     {"0000_a.sql": {}},
+		"empty":    {},
+	} {
+		_, err := loadMigrations(fsys)
+		require.Error(t, err, name)
+	}
+	ms, err := loadMigrations(fstest.MapFS{"0002_b.sql": {}, "0001_a.sql": {}})
+	require.NoError(t, err)
+	require.Equal(t, "a", ms[0].name)
+}
+
+func TestReadOnly(t *testing.T) {
+	ctx := t.Context()
+	db, path := openTest(t, Options{})
+	_, err := db.Events().Append(ctx, "a", 1, genEvents(1, 5))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	ro := openAt(t, path, Options{ReadOnly: true})
+	require.Len(t, queryAll(t, ro, store.EventFilter{}), 5)
+	_, err = ro.Events().Append(ctx, "a", 2, genEvents(2, 5))
+	require.ErrorIs(t, err, store.ErrReadOnly)
+	_, err = ro.Audit().Append(ctx, store.AuditEntry{Actor: "a", Action: "b"})
+	require.ErrorIs(t, err, store.ErrReadOnly)
+	_, err = ro.RunRetention(ctx)
+	require.ErrorIs(t, err, store.ErrReadOnly)
+	runCtx, cancel := context.WithCancel(ctx)
+	cancel()
+	require.NoError(t, ro.Run(runCtx))
+	_, err = ro.readers.Exec("DELETE FROM events")
+	require.Error(t, err, "reader connections are query-only")
+
+	missing := filepath.Join(t.TempDir(), "new.db")
+	_, err = Open(ctx, missing, Options{ReadOnly: true})
+	require.ErrorIs(t, err, os.ErrNotExist, "a read-only store cannot create a database")
+	_, err = os.Stat(missing)
+	require.ErrorIs(t, err, os.ErrNotExist)
+}
+
+// TestReadOnlyFile opens a database file the process cannot write: Open
+// must say so rather than fail on the first write.
+func TestReadOnlyFile(t *testing.T) {
+	ctx := t.Context()
+	db, path := openTest(t, Options{})
+	require.NoError(t, db.Close())
+	if os.Geteuid() == 0 {
+		// Permissions do not stop root; an immutable file does.
+		if err := exec.Command("chattr", "+i", path).Run(); err != nil {
+			t.Skipf("running as root and cannot make the file immutable: %v", err)
+		}
+		t.Cleanup(func() { _ = exec.Command("chattr", "-i", path).Run() })
+	} else {
+		require.NoError(t, os.Chmod(path, 0o444))
+	}
+	_, err := Open(ctx, path, Options{})
+	require.ErrorIs(t, err, store.ErrReadOnly)
+	require.ErrorContains(t, err, "readonly")
+
+	ro := openAt(t, path, Options{ReadOnly: true})
+	_, _, err = ro.Events().Query(ctx, store.EventFilter{})
+	require.NoError(t, err)
+}
+
+// TestFullDisk fills the store to its size cap: the write that does not
+// fit fails with ErrFull, everything acknowledged before it is kept, and
+// once there is room the same batch goes in.
+func TestFullDisk(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "full.db")
+	db, err := Open(ctx, path, Options{MaxSizeBytes: 512 << 10})
+	require.NoError(t, err)
+
+	var (
+		acked   int
+		lastSeq int64
+		failed  []int64
+		failErr error
+	)
+	for seq := int64(1); seq <= 200; seq++ {
+		res, err := db.Events().Append(ctx, "agent-1", seq, genEvents(seq, 50))
+		if err != nil {
+			failed, failErr = append(failed, seq), err
+			break
+		}
+		acked += res.Stored
+		lastSeq = seq
+	}
+	require.ErrorIs(t, failErr, store.ErrFull)
+	require.ErrorContains(t, failErr, "full")
+	require.Positive(t, acked)
+
+	// Other writes fail the same way and change nothing; reads go on.
+	_, err = db.Events().Append(ctx, "agent-1", failed[0], genEvents(failed[0], 50))
+	require.ErrorIs(t, err, store.ErrFull)
+	seq, err := db.Events().LastSeq(ctx, "agent-1")
+	require.NoError(t, err)
+	require.Equal(t, lastSeq, seq)
+	require.Len(t, queryAll(t, db, store.EventFilter{Limit: store.MaxLimit}), acked)
+	require.NoError(t, db.Close())
+
+	db = openAt(t, path, Options{})
+	require.Len(t, queryAll(t, db, store.EventFilter{Limit: store.MaxLimit}), acked)
+	res, err := db.Events().Append(ctx, "agent-1", failed[0], genEvents(failed[0], 50))
+	require.NoError(t, err)
+	require.Equal(t, 50, res.Stored)
+}
+
+func TestRetention(t *testing.T) {
+	ctx := t.Context()
+	clk := newClock()
+	db, _ := openTest(t, Options{Now: clk.Now, Retention: store.Retention{
+		Events: store.Days(30), Decisions: store.Days(60), Evidence: store.Days(90), Audit: store.Days(365),
+	}})
+	db.retentionChunk = 7 // several transactions per kind
+	now := clk.Now()
+	age := func(days int) time.Time { return now.Add(-store.Days(days)) }
+
+	evs := genEvents(1, 40)
+	for i, e := range evs {
+		e.Timestamp = age(10 + i) // 10..49 days old: 19 of them older than 30
+	}
+	_, err := db.Events().Append(ctx, "a", 1, evs)
+	require.NoError(t, err)
+	for i := range 20 {
+		d := decision(strconv.Itoa(i), age(i*5), "jdoe") // 0..95 days: 7 older than 60
+		require.NoError(t, db.Decisions().Put(ctx, d))
+		_, _, err := db.Alerts().Create(ctx, d)
+		require.NoError(t, err)
+		require.NoError(t, db.Evidence().Add(ctx, store.EvidenceRecord{PackageID: "p" + strconv.Itoa(i), AlertID: "a", Created: age(i * 10)})) // 0..190: 10 older than 90
+		_, err = db.Audit().Append(ctx, store.AuditEntry{Time: age(i * 40), Actor: "x", Action: "y"})                                          // 0..760: 10 older than 365
+		require.NoError(t, err)
+	}
+
+	res, err := db.RunRetention(ctx)
+	require.NoError(t, err)
+	require.Equal(t, store.RetentionResult{Events: 19, Decisions: 7, Evidence: 10, Audit: 10}, res)
+	require.Equal(t, 21, count(t, db, "events"))
+	require.Equal(t, 13, count(t, db, "decisions"))
+	require.Equal(t, 10, count(t, db, "evidence"))
+	require.Equal(t, 10, count(t, db, "audit"))
+	require.Equal(t, 20, count(t, db, "alerts"), "alerts are kept")
+	var orphans, free, cutoff int64
+	require.NoError(t, db.readers.QueryRow("SELECT COUNT(*) FROM decision_rules WHERE decision_rid NOT IN (SELECT rid FROM decisions)").Scan(&orphans))
+	require.Zero(t, orphans)
+	require.NoError(t, db.readers.QueryRow("PRAGMA freelist_count").Scan(&free))
+	require.Zero(t, free, "freed pages go back to the file system")
+	require.NoError(t, db.readers.QueryRow("SELECT cutoff FROM audit_retention").Scan(&cutoff))
+	require.Less(t, cutoff, int64(0), "the audit delete guard is closed again")
+	for _, e := range queryAll(t, db, store.EventFilter{}) {
+		require.False(t, e.Timestamp.Before(age(30)))
+	}
+
+	res, err = db.RunRetention(ctx)
+	require.NoError(t, err)
+	require.Zero(t, res)
+}
+
+func TestRunLoop(t *testing.T) {
+	clk := newClock()
+	db, _ := openTest(t, Options{Now: clk.Now, RetentionInterval: 5 * time.Millisecond, Retention: store.Retention{Events: time.Hour}})
+	evs := genEvents(1, 10)
+	for _, e := range evs {
+		e.Timestamp = clk.Now()
+	}
+	_, err := db.Events().Append(t.Context(), "a", 1, evs)
+	require.NoError(t, err)
+
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- db.Run(ctx) }()
+	time.Sleep(20 * time.Millisecond)
+	require.Equal(t, 10, count(t, db, "events"))
+	clk.Add(2 * time.Hour)
+	require.Eventually(t, func() bool { return count(t, db, "events") == 0 }, 5*time.Second, 5*time.Millisecond)
+	cancel()
+	require.NoError(t, <-done)
+
+	// Run stops when the store closes.
+	go func() { done <- db.Run(context.Background()) }()
+	time.Sleep(10 * time.Millisecond)
+	require.NoError(t, db.Close())
+	require.ErrorIs(t, <-done, store.ErrClosed)
+}
+
+// gather returns the value of every counter and gauge of reg by name.
+func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				out[mf.GetName()] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				out[mf.GetName()] += m.GetGauge().GetValue()
+			case m.GetHistogram() != nil:
+				out[mf.GetName()] += float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
+}
+
+func TestMetrics(t *testing.T) {
+	ctx := t.Context()
+	reg := prometheus.NewRegistry()
+	path := filepath.Join(t.TempDir(), "m.db")
+	db, err := Open(ctx, path, Options{Registerer: reg})
+	require.NoError(t, err)
+	evs := genEvents(1, 10)
+	_, err = db.Events().Append(ctx, "a", 1, evs)
+	require.NoError(t, err)
+	_, err = db.Events().Append(ctx, "a", 2, evs)
+	require.NoError(t, err)
+	got := gather(t, reg)
+	require.InDelta(t, 10, got["vigil_store_events_stored_total"], 0)
+	require.InDelta(t, 10, got["vigil_store_events_duplicate_total"], 0)
+	require.InDelta(t, 2, got["vigil_store_commits_total"], 0)
+	require.InDelta(t, 2, got["vigil_store_commit_seconds"], 0)
+	require.InDelta(t, 2, got["vigil_store_writes_total"], 0)
+	require.Contains(t, got, "vigil_store_write_queue_length")
+
+	_, err = Open(ctx, filepath.Join(t.TempDir(), "other.db"), Options{Registerer: reg})
+	var already prometheus.AlreadyRegisteredError
+	require.True(t, errors.As(err, &already), "%v", err)
+
+	require.NoError(t, db.Close())
+	require.Empty(t, gather(t, reg), "Close unregisters")
+}
