@@ -204,3 +204,31 @@ func (l *Live) Watch(ctx context.Context) error {
 		}
 	}
 }
+
+// Activate compiles b and makes it the active Program, keeping the state of
+// rules that did not change. A bundle that fails to compile leaves the
+// active Program in place and the error is returned (and recorded as
+// LastError).
+func (l *Live) Activate(b *policies.Bundle) (*Program, error) {
+	opts := append([]Option{}, l.opts...)
+	if prev := l.current.Load(); prev != nil {
+		opts = append(opts, WithPrevious(prev))
+	}
+	p, err := Compile(b, opts...)
+	l.mu.Lock()
+	l.lastErr = err
+	cb := l.onReload
+	l.mu.Unlock()
+	l.metrics.reload(err == nil)
+	if err == nil {
+		l.current.Store(p)
+		if l.metrics != nil {
+			l.metrics.setBundle(p)
+		}
+		l.logger.Info("bundle activated", "name", p.Name(), "revision", p.Revision(), "rules", len(p.rules))
+	}
+	if cb != nil {
+		cb(p, err)
+	}
+	return p, err
+}

@@ -70,7 +70,8 @@ signature), 2 bad command line, 3 could not run (unreadable input, I/O).`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(e.versionCmd(), e.policyCmd(), e.evalCmd(), e.replayCmd(), e.benchCmd(), e.generateCmd())
+	root.AddCommand(e.versionCmd(), e.policyCmd(), e.evalCmd(), e.replayCmd(), e.benchCmd(), e.generateCmd(),
+		e.runCmd(), e.serverCmd(), e.tokenCmd())
 	err := root.Execute()
 	if err == nil {
 		return ExitOK

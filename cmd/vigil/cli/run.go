@@ -1,0 +1,345 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-itm/vigil/api"
+	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/policies"
+	builtin "github.com/vigil-itm/vigil/policies/library"
+	"github.com/vigil-itm/vigil/store"
+	"github.com/vigil-itm/vigil/store/sqlite"
+)
+
+// ServerConfig is the configuration file of `vigil server` (strict YAML:
+// unknown keys are errors).
+type ServerConfig struct {
+	// DataDir holds the database and the bundle working copy.
+	DataDir string `yaml:"data_dir"`
+	// API configures the HTTP server (listen address, TLS, limits, bundle
+	// verification key).
+	API api.Config `yaml:"api"`
+	// Retention of stored records, in days (0 keeps them for ever).
+	Retention struct {
+		EventsDays    int `yaml:"events_days"`
+		DecisionsDays int `yaml:"decisions_days"`
+		AuditDays     int `yaml:"audit_days"`
+	} `yaml:"retention"`
+}
+
+// Validate checks the configuration.
+func (c *ServerConfig) Validate() error {
+	if c.DataDir == "" {
+		return errors.New("data_dir is required")
+	}
+	if c.Retention.EventsDays < 0 || c.Retention.DecisionsDays < 0 || c.Retention.AuditDays < 0 {
+		return errors.New("retention: days must not be negative")
+	}
+	return c.API.Validate()
+}
+
+// loadServerConfig reads a strict YAML configuration file.
+func loadServerConfig(path string) (*ServerConfig, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var c ServerConfig
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// defaultDataDir is where `vigil run` keeps its data.
+func defaultDataDir() string {
+	if os.Geteuid() == 0 {
+		return "/var/lib/vigil"
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "vigil")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "vigil")
+	}
+	return "vigil-data"
+}
+
+func (e *env) runCmd() *cobra.Command {
+	var dataDir, listen string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run Vigil on this machine: server, store and the built-in policy library",
+		Long: `Run Vigil on this machine in one process: the REST API on --listen, a SQLite
+store and a bundle working copy under --data-dir, and the built-in policy
+library, activated and watched for edits. On first start it creates an admin
+API token, prints it and writes it to DATA_DIR/admin-token (readable by its
+owner only). Endpoint sensors, evidence capture and the web console are not
+part of this release. SIGINT or SIGTERM stops it cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var c ServerConfig
+			c.DataDir = dataDir
+			c.API.ListenAddr = listen
+			c.Retention.EventsDays, c.Retention.DecisionsDays, c.Retention.AuditDays = 90, 365, 0
+			if err := c.Validate(); err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			return e.serve(cmd.Context(), &c, true)
+		},
+	}
+	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "where the database, bundles and admin token live")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8470", "address of the REST API")
+	return cmd
+}
+
+func (e *env) serverCmd() *cobra.Command {
+	var configPath string
+	cmd := &cobra.Command{
+		Use:   "server --config FILE",
+		Short: "Run the Vigil server from a configuration file",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if configPath == "" {
+				return &exitError{code: ExitUsage, err: errors.New("--config is required")}
+			}
+			c, err := loadServerConfig(configPath)
+			if err != nil {
+				return &exitError{code: ExitUsage, err: err}
+			}
+			return e.serve(cmd.Context(), c, false)
+		},
+	}
+	cmd.Flags().StringVar(&configPath, "config", "", "strict YAML configuration file (see docs/operations.md)")
+	return cmd
+}
+
+func (e *env) tokenCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens in a local store"}
+	var dataDir, role, name string
+	var expires time.Duration
+	create := &cobra.Command{
+		Use:   "create --role ROLE --name NAME",
+		Short: "Create an API token (admin, analyst, auditor or agent) and print it once",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if name == "" || role == "" {
+				return &exitError{code: ExitUsage, err: errors.New("--role and --name are required")}
+			}
+			ctx := context.Background()
+			db, err := sqlite.Open(ctx, filepath.Join(dataDir, "vigil.db"), sqlite.Options{})
+			if err != nil {
+				return cannot(err)
+			}
+			defer func() { _ = db.Close() }()
+			nt := store.NewToken{Name: name, Role: store.Role(role), CreatedBy: "cli"}
+			if expires > 0 {
+				nt.Expires = time.Now().Add(expires)
+			}
+			tok, secret, err := db.Tokens().Create(ctx, nt)
+			if err != nil {
+				return cannot(err)
+			}
+			fmt.Fprintf(e.stderr, "token %s (%s, %s) created; it is shown once:\n", tok.ID, tok.Name, tok.Role)
+			fmt.Fprintln(e.stdout, secret)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "data directory of the store")
+	create.Flags().StringVar(&role, "role", "", "admin, analyst, auditor or agent")
+	create.Flags().StringVar(&name, "name", "", "what the token is for")
+	create.Flags().DurationVar(&expires, "expires", 0, "lifetime (such as 720h); 0 never expires")
+	cmd.AddCommand(create)
+	return cmd
+}
+
+// serve runs the server until SIGINT/SIGTERM or ctx ends.
+func (e *env) serve(parent context.Context, c *ServerConfig, firstStart bool) error {
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return cannot(err)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	db, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "vigil.db"), sqlite.Options{Logger: logger, Registerer: reg})
+	if err != nil {
+		return cannot(err)
+	}
+	defer func() { _ = db.Close() }()
+
+	// The bundle working copy: the built-in library on first start.
+	bundleDir := filepath.Join(c.DataDir, "bundles", "active")
+	if _, err := os.Stat(bundleDir); errors.Is(err, os.ErrNotExist) {
+		if err := builtin.Extract(bundleDir); err != nil {
+			return cannot(err)
+		}
+		logger.Info("built-in policy library extracted", "dir", bundleDir)
+	}
+	metrics := engine.NewMetrics(reg)
+	live, err := engine.NewLive(bundleDir, func(p string) (*policies.Bundle, error) { return policies.Load(p) },
+		[]engine.Option{engine.WithLogger(logger), engine.WithMetrics(metrics)})
+	if err != nil {
+		return cannot(err)
+	}
+	// Decisions asked for over the API run on their own engine so they do
+	// not feed the rule windows of ingested events.
+	decider, err := engine.NewLive(bundleDir, func(p string) (*policies.Bundle, error) { return policies.Load(p) },
+		[]engine.Option{engine.WithLogger(logger)})
+	if err != nil {
+		return cannot(err)
+	}
+	if err := recordBundle(ctx, db, live.Program(), bundleDir); err != nil {
+		return cannot(err)
+	}
+	activate := func(ctx context.Context, tarball []byte) (engine.BundleRef, error) {
+		b, err := policies.LoadTarball(bytes.NewReader(tarball))
+		if err != nil {
+			return engine.BundleRef{}, err
+		}
+		p, err := live.Activate(b)
+		if err != nil {
+			return engine.BundleRef{}, err
+		}
+		if _, err := decider.Activate(b); err != nil {
+			return engine.BundleRef{}, err
+		}
+		return engine.BundleRef{Name: p.Name(), Revision: p.Revision()}, nil
+	}
+	srv, err := api.New(c.API, api.Deps{
+		Engine: live, Decider: decider, Activate: activate,
+		Events: db.Events(), Decisions: db.Decisions(), Alerts: db.Alerts(), Bundles: db.Bundles(),
+		Users: db.Users(), Audit: db.Audit(), Tokens: db.Tokens(),
+		Registry: reg, Logger: logger,
+	})
+	if err != nil {
+		return cannot(err)
+	}
+	if firstStart {
+		if err := e.ensureAdminToken(ctx, db, c); err != nil {
+			return cannot(err)
+		}
+	}
+	ln, err := net.Listen("tcp", c.API.ListenAddr)
+	if err != nil {
+		return cannot(err)
+	}
+	scheme := "http"
+	if c.API.TLSCertFile != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stdout, "Vigil is running: API %s://%s/api/v1 (OpenAPI at /api/v1/openapi.json), data in %s\n", scheme, ln.Addr(), c.DataDir)
+	fmt.Fprintf(e.stdout, "active bundle %s revision %s from %s (edits are picked up live)\n", live.Program().Name(), live.Program().Revision(), bundleDir)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	run := func(name string, fn func(context.Context) error) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
+				errs <- fmt.Errorf("%s: %w", name, err)
+				stop()
+			}
+		}()
+	}
+	run("api", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
+	run("bundle watcher", live.Watch)
+	run("decision bundle watcher", decider.Watch)
+	run("retention", db.Run)
+	<-ctx.Done()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return cannot(err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// recordBundle stores the working copy's bundle as a revision and makes it
+// the active one, so agents and clients can fetch it. A working copy edited
+// without a new manifest revision is stored as "<revision>+local.<sha>".
+func recordBundle(ctx context.Context, db *sqlite.DB, p *engine.Program, dir string) error {
+	b, err := policies.Load(dir)
+	if err != nil {
+		return err
+	}
+	build := func(rev string) ([]byte, error) {
+		var buf bytes.Buffer
+		err := policies.Build(b, &buf, policies.BuildOptions{Revision: rev})
+		return buf.Bytes(), err
+	}
+	rev := p.Revision()
+	tarball, err := build(rev)
+	if err != nil {
+		return err
+	}
+	_, err = db.Bundles().Upload(ctx, store.BundleUpload{Name: p.Name(), Revision: rev, Tarball: tarball, UploadedBy: "vigil run"})
+	if errors.Is(err, store.ErrConflict) {
+		if stored, terr := db.Bundles().Tarball(ctx, p.Name(), rev); terr != nil || !bytes.Equal(stored, tarball) {
+			sum := sha256.Sum256(tarball)
+			rev = rev + "+local." + hex.EncodeToString(sum[:6])
+			if tarball, err = build(rev); err != nil {
+				return err
+			}
+			_, err = db.Bundles().Upload(ctx, store.BundleUpload{Name: p.Name(), Revision: rev, Tarball: tarball, UploadedBy: "vigil run"})
+		} else {
+			err = nil
+		}
+	}
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return err
+	}
+	return db.Bundles().Activate(ctx, p.Name(), rev, "vigil run", "working copy at start")
+}
+
+// ensureAdminToken creates the first admin token when there is none.
+func (e *env) ensureAdminToken(ctx context.Context, db *sqlite.DB, c *ServerConfig) error {
+	toks, err := db.Tokens().List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range toks {
+		if t.Role == store.RoleAdmin {
+			return nil
+		}
+	}
+	_, secret, err := db.Tokens().Create(ctx, store.NewToken{Name: "first admin", Role: store.RoleAdmin, CreatedBy: "vigil run"})
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(c.DataDir, "admin-token")
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "admin token (also in %s, readable by you only):\n  %s\n", path, secret)
+	return nil
+}

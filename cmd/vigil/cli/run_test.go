@@ -1,0 +1,135 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestRunServesTheLibraryAndRaisesAlerts(t *testing.T) {
+	dir := t.TempDir()
+	out := &syncBuffer{}
+	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, logger: slog.New(slog.DiscardHandler)}
+	var c ServerConfig
+	c.DataDir = dir
+	c.API.ListenAddr = "127.0.0.1:0"
+	require.NoError(t, c.Validate())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.serve(ctx, &c, true) }()
+	defer func() {
+		cancel()
+		select {
+		case err := <-done:
+			require.NoError(t, err)
+		case <-time.After(30 * time.Second):
+			t.Fatal("vigil run did not stop")
+		}
+	}()
+
+	addr := regexp.MustCompile(`API (http://[0-9.:]+)/api/v1`)
+	var base string
+	require.Eventually(t, func() bool {
+		m := addr.FindStringSubmatch(out.String())
+		if m != nil {
+			base = m[1]
+		}
+		return m != nil
+	}, 20*time.Second, 50*time.Millisecond, out.String())
+
+	tokenFile := filepath.Join(dir, "admin-token")
+	st, err := os.Stat(tokenFile)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	raw, err := os.ReadFile(tokenFile)
+	require.NoError(t, err)
+	token := strings.TrimSpace(string(raw))
+	require.Contains(t, out.String(), token, "the first start prints the token")
+
+	do := func(method, path, body string) (int, map[string]any) {
+		req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer func() { _ = resp.Body.Close() }()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	code, res := do("POST", "/api/v1/events", `{"seq": 1, "events": [{"@timestamp": "2026-11-02T10:01:00Z",
+		"event": {"id": "01JD8X3Q6P8M4B2V7K9T0R1S2B", "action": "file-copied-to-removable"},
+		"user": {"name": "jdoe"}, "host": {"name": "ws-042"},
+		"file": {"path": "/media/jdoe/KINGSTON/2026-10.xlsx", "source_path": "/srv/hr/payroll/2026-10.xlsx", "size": 48213},
+		"volume": {"removable": true, "bus_type": "usb"}}]}`)
+	require.Equal(t, http.StatusOK, code, res)
+	require.EqualValues(t, 1, res["stored"])
+	require.EqualValues(t, 1, res["alerts"])
+
+	code, res = do("GET", "/api/v1/alerts", "")
+	require.Equal(t, http.StatusOK, code, res)
+	alerts, ok := res["alerts"].([]any)
+	require.True(t, ok, res)
+	require.Len(t, alerts, 1)
+	a, ok := alerts[0].(map[string]any)
+	require.True(t, ok)
+	require.Equal(t, "jdoe", a["user"])
+	require.Contains(t, a["rule_ids"], "usb-sensitive-file")
+
+	resp, err := http.Get(base + "/readyz")
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+}
+
+func TestServerConfigIsStrict(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yml")
+	require.NoError(t, os.WriteFile(good, []byte("data_dir: /var/lib/vigil\napi:\n  listen_addr: 127.0.0.1:8470\nretention:\n  events_days: 30\n"), 0o644))
+	c, err := loadServerConfig(good)
+	require.NoError(t, err)
+	require.Equal(t, 30, c.Retention.EventsDays)
+
+	for name, body := range map[string]string{
+		"unknown-key.yml": "data_dir: /x\nlisten: 1\n",
+		"no-dir.yml":      "api:\n  listen_addr: 127.0.0.1:8470\n",
+		"negative.yml":    "data_dir: /x\nretention:\n  events_days: -1\n",
+	} {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
+		_, err := loadServerConfig(p)
+		require.Error(t, err, name)
+		require.Contains(t, err.Error(), p)
+	}
+}
