@@ -439,3 +439,17 @@ func (p *Program) Stats() []RuleStats {
 	sort.Slice(out, func(i, j int) bool { return out[i].Rule < out[j].Rule })
 	return out
 }
+
+// RuleActions returns the event actions the index routes to the rule with
+// the given id, and whether the rule is indexed at all (an unindexed rule
+// meets every event). ok is false when the Program has no such rule.
+func (p *Program) RuleActions(id string) (actions []string, indexed, ok bool) {
+	cr, ok := p.byID[id]
+	if !ok {
+		return nil, false, false
+	}
+	if cr.actions == nil {
+		return nil, false, true
+	}
+	return append([]string(nil), cr.actions...), true, true
+}

@@ -1,12 +1,7 @@
 package policytest
 
 import (
-	"sort"
-
-	"github.com/google/cel-go/cel"
-	celast "github.com/google/cel-go/common/ast"
-	"github.com/google/cel-go/common/types"
-
+	"github.com/vigil-itm/vigil/engine"
 	"github.com/vigil-itm/vigil/policies"
 )
 
@@ -59,13 +54,21 @@ func (c *CoverageReport) OK() bool { return len(c.UncoveredFire) == 0 && len(c.U
 // passing one; its failure is reported by the test run itself.
 func Coverage(b *policies.Bundle, rep *Report) CoverageReport {
 	out := CoverageReport{Rules: []RuleCoverage{}, UncoveredFire: []string{}, UncoveredQuiet: []string{}}
+	// The engine's own index says which events each rule meets. A bundle
+	// that does not compile has no tests to cover; its rules are treated as
+	// meeting every event.
+	p, _ := engine.Compile(b)
 	for _, r := range b.Rules {
 		if r.Disabled {
 			out.Disabled = append(out.Disabled, r.ID)
 			continue
 		}
 		rc := RuleCoverage{Rule: r.ID, Pos: r.Source, Fire: []string{}, Quiet: []string{}}
-		actions, indexed := ruleActions(r)
+		var actions []string
+		indexed := false
+		if p != nil {
+			actions, indexed, _ = p.RuleActions(r.ID)
+		}
 		rc.Actions, rc.EveryAction = actions, !indexed
 		for i := range rep.Cases {
 			c := &rep.Cases[i]
@@ -118,135 +121,4 @@ func meets(caseActions, ruleActions []string, indexed bool) bool {
 		}
 	}
 	return false
-}
-
-// ruleActions finds the event actions a rule applies to the way the engine
-// indexes it: the rule's actions: list when it has one, else the actions
-// its condition's top-level conjunction pins event.action to (for a
-// sequence without an indexable condition, the union over its steps).
-// indexed is false when the rule is evaluated for every event.
-func ruleActions(r *policies.Rule) (actions []string, indexed bool) {
-	if len(r.Actions) > 0 {
-		return dedupe(r.Actions), true
-	}
-	if r.When != "" {
-		if a, ok := conditionActions(r.When); ok {
-			return a, true
-		}
-	}
-	if r.Sequence == nil || len(r.Sequence.Steps) == 0 {
-		return nil, false
-	}
-	var union []string
-	for _, st := range r.Sequence.Steps {
-		a, ok := conditionActions(st.When)
-		if !ok {
-			return nil, false
-		}
-		union = append(union, a...)
-	}
-	return dedupe(union), true
-}
-
-// conditionActions parses a CEL condition (without type-checking it: the
-// engine has done that) and finds the actions it restricts event.action
-// to: event.action == "x", event.action in ["x", "y"], a conjunction with
-// one of those, or a disjunction of them.
-func conditionActions(src string) ([]string, bool) {
-	env, err := cel.NewEnv()
-	if err != nil {
-		return nil, false
-	}
-	ast, iss := env.Parse(src)
-	if iss.Err() != nil {
-		return nil, false
-	}
-	var walk func(e celast.Expr) ([]string, bool)
-	walk = func(e celast.Expr) ([]string, bool) {
-		if e.Kind() != celast.CallKind {
-			return nil, false
-		}
-		call := e.AsCall()
-		args := call.Args()
-		switch call.FunctionName() {
-		case "_&&_":
-			var set []string
-			found := false
-			for _, arg := range args {
-				if acts, ok := walk(arg); ok {
-					if !found {
-						set, found = acts, true
-					} else {
-						set = intersect(set, acts)
-					}
-				}
-			}
-			return set, found
-		case "_||_":
-			var union []string
-			for _, arg := range args {
-				acts, ok := walk(arg)
-				if !ok {
-					return nil, false
-				}
-				union = append(union, acts...)
-			}
-			return dedupe(union), true
-		case "_==_":
-			for i := range 2 {
-				if isActionRef(args[i]) && args[1-i].Kind() == celast.LiteralKind {
-					if s, ok := args[1-i].AsLiteral().(types.String); ok {
-						return []string{string(s)}, true
-					}
-				}
-			}
-		case "@in":
-			if isActionRef(args[0]) && args[1].Kind() == celast.ListKind {
-				var out []string
-				for _, el := range args[1].AsList().Elements() {
-					if el.Kind() != celast.LiteralKind {
-						return nil, false
-					}
-					s, ok := el.AsLiteral().(types.String)
-					if !ok {
-						return nil, false
-					}
-					out = append(out, string(s))
-				}
-				return dedupe(out), true
-			}
-		}
-		return nil, false
-	}
-	return walk(ast.NativeRep().Expr())
-}
-
-// isActionRef reports whether a parsed expression is event.action.
-func isActionRef(e celast.Expr) bool {
-	if e.Kind() != celast.SelectKind {
-		return false
-	}
-	sel := e.AsSelect()
-	op := sel.Operand()
-	return !sel.IsTestOnly() && sel.FieldName() == "action" &&
-		op.Kind() == celast.IdentKind && op.AsIdent() == "event"
-}
-
-func intersect(a, b []string) []string {
-	out := []string{}
-	for _, x := range a {
-		if contains(b, x) {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-func dedupe(in []string) []string {
-	out := make([]string, 0, len(in))
-	for _, s := range in {
-		out = appendUnique(out, s)
-	}
-	sort.Strings(out)
-	return out
 }

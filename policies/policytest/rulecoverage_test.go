@@ -155,60 +155,19 @@ func TestCoverage(t *testing.T) {
 	require.Empty(t, cov.UncoveredQuiet)
 }
 
-func TestRuleActions(t *testing.T) {
-	seq := func(steps ...string) *policies.Sequence {
-		s := &policies.Sequence{}
-		for _, w := range steps {
-			s.Steps = append(s.Steps, policies.Step{When: w})
-		}
-		return s
-	}
-	for _, tc := range []struct {
-		name    string
-		rule    policies.Rule
-		want    []string
-		indexed bool
-	}{
-		{"equals", policies.Rule{When: `event.action == "logon"`}, []string{"logon"}, true},
-		{"equals reversed", policies.Rule{When: `"logon" == event.action`}, []string{"logon"}, true},
-		{"in list", policies.Rule{When: `event.action in ["b", "a", "b"]`}, []string{"a", "b"}, true},
-		{"conjunction", policies.Rule{When: `file.size > 10 && event.action == "file-created" && user.name != ""`}, []string{"file-created"}, true},
-		{"conjunction intersects", policies.Rule{When: `event.action in ["a", "b"] && event.action in ["b", "c"]`}, []string{"b"}, true},
-		{"disjunction", policies.Rule{When: `event.action == "a" || event.action in ["c", "b"]`}, []string{"a", "b", "c"}, true},
-		{"disjunction with a free arm", policies.Rule{When: `event.action == "a" || file.size > 10`}, nil, false},
-		{"no action", policies.Rule{When: `file.size > 10`}, nil, false},
-		{"in data", policies.Rule{When: `event.action in data.vigil.actions`}, nil, false},
-		{"does not parse", policies.Rule{When: `event.action ==`}, nil, false},
-		{"actions list wins", policies.Rule{When: `file.size > 10`, Actions: []string{"y", "x"}}, []string{"x", "y"}, true},
-		{"sequence steps", policies.Rule{Sequence: seq(`event.action == "web-download"`, `event.action == "file-copied-to-removable"`)},
-			[]string{"file-copied-to-removable", "web-download"}, true},
-		{"sequence with a free step", policies.Rule{Sequence: seq(`event.action == "a"`, `true`)}, nil, false},
-		{"sequence under an indexed when", policies.Rule{When: `event.action == "a"`, Sequence: seq(`true`)}, []string{"a"}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got, indexed := ruleActions(&tc.rule)
-			require.Equal(t, tc.indexed, indexed)
-			if tc.indexed {
-				require.Equal(t, tc.want, got)
-			}
-		})
-	}
-}
-
-// ruleActions finds the library's rules indexed exactly when the engine
-// indexes them.
-func TestRuleActionsAgreeWithTheEngine(t *testing.T) {
+// Coverage asks the engine which events a rule meets, so a quiet "*" case
+// covers exactly the rules the index would show its events to.
+func TestCoverageFollowsTheEngineIndex(t *testing.T) {
 	b, err := policies.Load("../library")
 	require.NoError(t, err)
 	p, err := engine.Compile(b)
 	require.NoError(t, err)
-	indexed := map[string]bool{}
-	for _, s := range p.Stats() {
-		indexed[s.Rule] = s.Indexed
-	}
-	require.NotEmpty(t, b.Rules)
-	for _, r := range b.Rules {
-		_, ok := ruleActions(r)
-		require.Equal(t, indexed[r.ID], ok, r.ID)
+	cov := Coverage(b, &Report{})
+	require.NotEmpty(t, cov.Rules)
+	for _, rc := range cov.Rules {
+		actions, indexed, ok := p.RuleActions(rc.Rule)
+		require.True(t, ok, rc.Rule)
+		require.Equal(t, !indexed, rc.EveryAction, rc.Rule)
+		require.Equal(t, actions, rc.Actions, rc.Rule)
 	}
 }
