@@ -10,6 +10,7 @@ import (
 	"github.com/google/cel-go/cel"
 	celast "github.com/google/cel-go/common/ast"
 	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
 
 	"github.com/vigil-itm/vigil/event"
 )
@@ -93,32 +94,61 @@ func isType(t *types.Type, want *types.Type) bool { return t != nil && t.IsExact
 var listOfString = cel.ListType(cel.StringType)
 
 func (fc *fastCompiler) boolean(e celast.Expr) (boolFn, bool) {
+	if e.Kind() == celast.CallKind {
+		return fc.boolCall(e)
+	}
+	return leaf(fc, e, kindBool, (*field).boolean, celBool)
+}
+
+// leaf compiles a constant (a literal or a bundle data value) or an event
+// field of the given kind into a closure returning T; conv reads a CEL
+// constant as T.
+func leaf[T any](fc *fastCompiler, e celast.Expr, kind fieldKind, read func(*field, *event.Event) T, conv func(ref.Val) (T, bool)) (func(*evalCtx) T, bool) {
+	var constant ref.Val
 	switch e.Kind() {
 	case celast.LiteralKind:
-		if b, ok := e.AsLiteral().(types.Bool); ok {
-			v := bool(b)
-			return func(*evalCtx) bool { return v }, true
-		}
-		return nil, false
+		constant = e.AsLiteral()
 	case celast.IdentKind, celast.SelectKind:
 		name, ok := fc.varName(e)
 		if !ok {
 			return nil, false
 		}
-		if f, ok := fieldsByCEL[name]; ok && f.kind == kindBool {
-			return func(c *evalCtx) bool { return f.boolean(c.e) }, true
+		if f, ok := fieldsByCEL[name]; ok && f.kind == kind {
+			return func(c *evalCtx) T { return read(f, c.e) }, true
 		}
-		if dv, ok := fc.env.data[name]; ok {
-			if b, ok := dv.val.(types.Bool); ok {
-				v := bool(b)
-				return func(*evalCtx) bool { return v }, true
-			}
+		dv, ok := fc.env.data[name]
+		if !ok {
+			return nil, false
 		}
+		constant = dv.val
+	default:
 		return nil, false
-	case celast.CallKind:
-		return fc.boolCall(e)
 	}
-	return nil, false
+	v, ok := conv(constant)
+	if !ok {
+		return nil, false
+	}
+	return func(*evalCtx) T { return v }, true
+}
+
+func celBool(v ref.Val) (bool, bool) {
+	b, ok := v.(types.Bool)
+	return bool(b), ok
+}
+
+func celString(v ref.Val) (string, bool) {
+	s, ok := v.(types.String)
+	return string(s), ok
+}
+
+func celInt(v ref.Val) (int64, bool) {
+	i, ok := v.(types.Int)
+	return int64(i), ok
+}
+
+func celDouble(v ref.Val) (float64, bool) {
+	d, ok := v.(types.Double)
+	return float64(d), ok
 }
 
 func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
@@ -396,30 +426,12 @@ func cmpFn[T string | int64 | float64](op string, a, b func(*evalCtx) T) (boolFn
 func (fc *fastCompiler) str(e celast.Expr) (strFn, bool) {
 	switch e.Kind() {
 	case celast.LiteralKind:
-		s, ok := e.AsLiteral().(types.String)
-		if !ok {
-			return nil, false
-		}
-		v := string(s)
-		return func(*evalCtx) string { return v }, true
+		return leaf(fc, e, kindString, (*field).str, celString)
 	case celast.IdentKind, celast.SelectKind:
-		name, ok := fc.varName(e)
-		if !ok {
-			return nil, false
-		}
-		if name == "tz" {
+		if name, ok := fc.varName(e); ok && name == "tz" {
 			return func(c *evalCtx) string { return c.tz }, true
 		}
-		if f, ok := fieldsByCEL[name]; ok && f.kind == kindString {
-			return func(c *evalCtx) string { return f.str(c.e) }, true
-		}
-		if dv, ok := fc.env.data[name]; ok {
-			if s, ok := dv.val.(types.String); ok {
-				v := string(s)
-				return func(*evalCtx) string { return v }, true
-			}
-		}
-		return nil, false
+		return leaf(fc, e, kindString, (*field).str, celString)
 	case celast.CallKind:
 		call := e.AsCall()
 		args := call.Args()
@@ -468,28 +480,8 @@ func lowerASCII(s string) string {
 
 func (fc *fastCompiler) integer(e celast.Expr) (intFn, bool) {
 	switch e.Kind() {
-	case celast.LiteralKind:
-		i, ok := e.AsLiteral().(types.Int)
-		if !ok {
-			return nil, false
-		}
-		v := int64(i)
-		return func(*evalCtx) int64 { return v }, true
-	case celast.IdentKind, celast.SelectKind:
-		name, ok := fc.varName(e)
-		if !ok {
-			return nil, false
-		}
-		if f, ok := fieldsByCEL[name]; ok && f.kind == kindInt {
-			return func(c *evalCtx) int64 { return f.integer(c.e) }, true
-		}
-		if dv, ok := fc.env.data[name]; ok {
-			if i, ok := dv.val.(types.Int); ok {
-				v := int64(i)
-				return func(*evalCtx) int64 { return v }, true
-			}
-		}
-		return nil, false
+	case celast.LiteralKind, celast.IdentKind, celast.SelectKind:
+		return leaf(fc, e, kindInt, (*field).integer, celInt)
 	case celast.CallKind:
 		call := e.AsCall()
 		args := call.Args()
@@ -545,30 +537,7 @@ func (fc *fastCompiler) integer(e celast.Expr) (intFn, bool) {
 }
 
 func (fc *fastCompiler) double(e celast.Expr) (dblFn, bool) {
-	switch e.Kind() {
-	case celast.LiteralKind:
-		d, ok := e.AsLiteral().(types.Double)
-		if !ok {
-			return nil, false
-		}
-		v := float64(d)
-		return func(*evalCtx) float64 { return v }, true
-	case celast.IdentKind, celast.SelectKind:
-		name, ok := fc.varName(e)
-		if !ok {
-			return nil, false
-		}
-		if f, ok := fieldsByCEL[name]; ok && f.kind == kindFloat {
-			return func(c *evalCtx) float64 { return f.float(c.e) }, true
-		}
-		if dv, ok := fc.env.data[name]; ok {
-			if d, ok := dv.val.(types.Double); ok {
-				v := float64(d)
-				return func(*evalCtx) float64 { return v }, true
-			}
-		}
-	}
-	return nil, false
+	return leaf(fc, e, kindFloat, (*field).float, celDouble)
 }
 
 func (fc *fastCompiler) timestamp(e celast.Expr) (tsFn, bool) {
