@@ -50,6 +50,13 @@ type env struct {
 	logger         *slog.Logger
 }
 
+// commands are the sub-commands that files of this package add with
+// addCommand from init, so that a command lives in one file with its flags.
+var commands []func(*env) *cobra.Command
+
+// addCommand adds a sub-command to vigil; call it from init.
+func addCommand(c func(*env) *cobra.Command) { commands = append(commands, c) }
+
 // Main runs the vigil command with args and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	e := &env{stdin: stdin, stdout: stdout, stderr: stderr,
@@ -72,6 +79,9 @@ signature), 2 bad command line, 3 could not run (unreadable input, I/O).`,
 	root.SetErr(stderr)
 	root.AddCommand(e.versionCmd(), e.policyCmd(), e.evalCmd(), e.replayCmd(), e.benchCmd(), e.generateCmd(),
 		e.runCmd(), e.serverCmd(), e.tokenCmd())
+	for _, c := range commands {
+		root.AddCommand(c(e))
+	}
 	err := root.Execute()
 	if err == nil {
 		return ExitOK
