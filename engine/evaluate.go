@@ -90,7 +90,7 @@ func (p *Program) Evaluate(ctx context.Context, e *event.Event) (d Decision, err
 		return d, nil
 	}
 
-	d.DecisionID = event.NewID(e.Timestamp)
+	d.DecisionID = event.DerivedID(e.Timestamp, "decision", e.Event.ID, p.name, p.revision)
 	if e.User != nil {
 		d.UserName = e.User.Name
 	}

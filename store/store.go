@@ -57,6 +57,7 @@ type Store interface {
 	Users() Users
 	Audit() Audit
 	Tokens() Tokens
+	Agents() Agents
 	io.Closer
 }
 

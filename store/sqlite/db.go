@@ -379,6 +379,9 @@ func (db *DB) Audit() store.Audit { return audit{db} }
 // Tokens returns the token store.
 func (db *DB) Tokens() store.Tokens { return tokens{db} }
 
+// Agents returns the agent registry.
+func (db *DB) Agents() store.Agents { return agents{db} }
+
 func (db *DB) now() time.Time { return db.opts.Now().UTC() }
 
 // write queues fn for the writer and waits for the commit of the

@@ -40,7 +40,7 @@ func TestOpenConfiguresDatabase(t *testing.T) {
 		require.NoError(t, db.readers.QueryRow("PRAGMA "+pragma).Scan(&got), pragma)
 		require.Equal(t, want, got, pragma)
 	}
-	for _, table := range []string{"events", "agents", "decisions", "alerts", "alert_history", "evidence", "bundles", "users", "audit", "tokens"} {
+	for _, table := range []string{"events", "agents", "agent_registry", "decisions", "alerts", "alert_history", "evidence", "bundles", "users", "audit", "tokens"} {
 		require.Zero(t, count(t, db, table), table)
 	}
 }
@@ -114,7 +114,13 @@ func TestMigrateOldDatabase(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
-	require.Equal(t, []int{1, 2, 3}, versions)
+	real, err := loadMigrations(embeddedMigrations())
+	require.NoError(t, err)
+	want := make([]int, len(real))
+	for i, m := range real {
+		want[i] = m.version
+	}
+	require.Equal(t, want, versions)
 	require.Len(t, queryAll(t, db, store.EventFilter{}), 20)
 	seq, err := db.Events().LastSeq(ctx, "agent-1")
 	require.NoError(t, err)
@@ -147,29 +153,33 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 func TestMigrationIsAtomic(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "m.db")
-	fsys := migrationsUpTo(t, 3)
-	fsys["0004_broken.sql"] = &fstest.MapFile{Data: []byte(`
+	real, err := loadMigrations(embeddedMigrations())
+	require.NoError(t, err)
+	last := len(real)
+	next := fmt.Sprintf("%04d_broken.sql", last+1)
+	fsys := migrationsUpTo(t, last)
+	fsys[next] = &fstest.MapFile{Data: []byte(`
 CREATE TABLE half_done (x INTEGER);
 ALTER TABLE events ADD COLUMN note TEXT;
 INSERT INTO no_such_table VALUES (1);`)}
-	_, err := Open(ctx, path, Options{migrations: fsys})
-	require.ErrorContains(t, err, "migrate schema to version 4 (broken)")
+	_, err = Open(ctx, path, Options{migrations: fsys})
+	require.ErrorContains(t, err, fmt.Sprintf("migrate schema to version %d (broken)", last+1))
 
-	db := openAt(t, path, Options{}) // the real migrations: version 3 is current
+	db := openAt(t, path, Options{}) // the real migrations: the last real version is current
 	var n int
 	require.NoError(t, db.readers.QueryRow("SELECT COUNT(*) FROM sqlite_schema WHERE name = 'half_done'").Scan(&n))
 	require.Zero(t, n)
 	require.NoError(t, db.readers.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&n))
-	require.Equal(t, 3, n)
+	require.Equal(t, last, n)
 	_, err = db.readers.Exec("SELECT note FROM events")
 	require.Error(t, err)
 	require.NoError(t, db.Close())
 
-	// A good version 4 applies on top, in order.
-	fsys["0004_broken.sql"] = &fstest.MapFile{Data: []byte(`ALTER TABLE events ADD COLUMN note TEXT NOT NULL DEFAULT '';`)}
+	// A good next version applies on top, in order.
+	fsys[next] = &fstest.MapFile{Data: []byte(`ALTER TABLE events ADD COLUMN note TEXT NOT NULL DEFAULT '';`)}
 	db2 := openAt(t, path, Options{migrations: fsys})
 	require.NoError(t, db2.readers.QueryRow("SELECT MAX(version) FROM schema_migrations").Scan(&n))
-	require.Equal(t, 4, n)
+	require.Equal(t, last+1, n)
 	_, err = db2.readers.Exec("SELECT note FROM events")
 	require.NoError(t, err)
 }
