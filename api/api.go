@@ -33,6 +33,7 @@ const (
 	DefaultIdleTimeout       = 2 * time.Minute
 	DefaultShutdownTimeout   = 20 * time.Second
 	DefaultRiskDays          = 30
+	DefaultMaxEvidenceBytes  = 512 << 20
 )
 
 // Config configures a Server. Zero values take the defaults above.
@@ -79,6 +80,12 @@ type Config struct {
 	// RiskDays is the period, in days, over which per-user risk is summed
 	// unless a request says otherwise.
 	RiskDays int `yaml:"risk_days"`
+
+	// EvidenceDir is where evidence packages received from agents are
+	// kept, one directory each. Empty disables evidence upload and viewing.
+	EvidenceDir string `yaml:"evidence_dir"`
+	// MaxEvidenceBytes limits the size of one uploaded evidence archive.
+	MaxEvidenceBytes int64 `yaml:"max_evidence_bytes"`
 }
 
 // Validate reports settings that cannot work.
@@ -93,7 +100,7 @@ func (c *Config) Validate() error {
 	}{
 		{"max_request_bytes", c.MaxRequestBytes}, {"max_ingest_bytes", c.MaxIngestBytes},
 		{"max_bundle_bytes", c.MaxBundleBytes}, {"max_batch_events", int64(c.MaxBatchEvents)},
-		{"risk_days", int64(c.RiskDays)},
+		{"risk_days", int64(c.RiskDays)}, {"max_evidence_bytes", c.MaxEvidenceBytes},
 	} {
 		if v.n < 0 {
 			errs = append(errs, fmt.Errorf("%s: must not be negative, got %d", v.name, v.n))
@@ -123,6 +130,7 @@ func (c *Config) setDefaults() {
 	setDefault(&c.MaxIngestBytes, DefaultMaxIngestBytes)
 	setDefault(&c.MaxBundleBytes, DefaultMaxBundleBytes)
 	setDefault(&c.MaxBatchEvents, DefaultMaxBatchEvents)
+	setDefault(&c.MaxEvidenceBytes, DefaultMaxEvidenceBytes)
 	setDefault(&c.ReadHeaderTimeout, DefaultReadHeaderTimeout)
 	setDefault(&c.ReadTimeout, DefaultReadTimeout)
 	setDefault(&c.WriteTimeout, DefaultWriteTimeout)
@@ -185,6 +193,12 @@ type Deps struct {
 	Users     store.Users
 	Audit     store.Audit
 	Tokens    store.Tokens
+	// Agents is the agent registry (enrollment, heartbeats).
+	Agents store.Agents
+	// Evidence indexes evidence packages; EvidenceArchive handles their
+	// format. Both are needed, with Config.EvidenceDir, for evidence.
+	Evidence        store.Evidence
+	EvidenceArchive EvidenceArchive
 
 	// Ping reports whether the store is reachable, for /readyz. Without
 	// it, readiness asks the store for the active bundle.
@@ -203,6 +217,7 @@ type Deps struct {
 func (d Deps) WithStore(s store.Store) Deps {
 	d.Events, d.Decisions, d.Alerts, d.Bundles = s.Events(), s.Decisions(), s.Alerts(), s.Bundles()
 	d.Users, d.Audit, d.Tokens = s.Users(), s.Audit(), s.Tokens()
+	d.Agents, d.Evidence = s.Agents(), s.Evidence()
 	if p, ok := s.(interface{ Ping(context.Context) error }); ok && d.Ping == nil {
 		d.Ping = p.Ping
 	}
@@ -217,7 +232,7 @@ func (d *Deps) check() error {
 	}{
 		{"Engine", d.Engine == nil}, {"Events", d.Events == nil}, {"Decisions", d.Decisions == nil},
 		{"Alerts", d.Alerts == nil}, {"Bundles", d.Bundles == nil}, {"Users", d.Users == nil},
-		{"Audit", d.Audit == nil}, {"Tokens", d.Tokens == nil},
+		{"Audit", d.Audit == nil}, {"Tokens", d.Tokens == nil}, {"Agents", d.Agents == nil},
 	} {
 		if m.nil {
 			missing = append(missing, m.name)
@@ -238,6 +253,7 @@ type Server struct {
 	now       func() time.Time
 	metrics   *metrics
 	bundleKey []byte
+	viewAudit viewAudit
 	routes    []route
 	router    *gin.Engine
 	openapi   []byte

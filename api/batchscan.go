@@ -23,7 +23,7 @@ func scanBatch(data []byte) (req ingestRequest, ok bool) {
 	if !s.expect('{') {
 		return req, false
 	}
-	var seenAgent, seenSeq, seenEvents bool
+	var seenAgent, seenSeq, seenEvents, seenDecisions bool
 	if s.peekWS() == '}' {
 		s.pos++
 		return req, s.end()
@@ -57,6 +57,14 @@ func scanBatch(data []byte) (req ingestRequest, ok bool) {
 			}
 			seenEvents = true
 			if req.Events, ok = s.array(); !ok {
+				return req, false
+			}
+		case "decisions":
+			if seenDecisions {
+				return req, false
+			}
+			seenDecisions = true
+			if req.Decisions, ok = s.array(); !ok {
 				return req, false
 			}
 		default:

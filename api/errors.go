@@ -37,6 +37,8 @@ const (
 	CodeUnsupportedMediaType Code = "unsupported_media_type"
 	CodeInvalidBundle        Code = "invalid_bundle"
 	CodeInvalidSignature     Code = "invalid_signature"
+	CodeInvalidEvidence      Code = "invalid_evidence"
+	CodeReasonRequired       Code = "reason_required"
 	CodeCanceled             Code = "canceled"
 	CodeTimeout              Code = "timeout"
 	CodeUnavailable          Code = "unavailable"
@@ -71,6 +73,8 @@ var errorTable = []errorClass{
 		"An event failed decoding or validation; the message names the field (and, in a batch, the index)."},
 	{CodeInvalidArgument, http.StatusBadRequest, []error{store.ErrInvalid},
 		"A query or path parameter is malformed or out of range, or the store refused an argument."},
+	{CodeReasonRequired, http.StatusBadRequest, nil,
+		"Viewing or verifying evidence needs a reason, which is written to the audit log."},
 	{CodeUnauthenticated, http.StatusUnauthorized, []error{store.ErrUnauthorized},
 		"No bearer token, or a token that is unknown, revoked or expired."},
 	{CodeForbidden, http.StatusForbidden, nil,
@@ -95,6 +99,8 @@ var errorTable = []errorClass{
 		"The bundle is unsigned, signed by another key, or a file does not match its signed hash."},
 	{CodeInvalidBundle, http.StatusUnprocessableEntity, []error{policies.ErrInvalidBundle, policies.ErrUnsafeEntry, engine.ErrCompile},
 		"The bundle is not a valid Vigil bundle tarball, or it does not compile."},
+	{CodeInvalidEvidence, http.StatusUnprocessableEntity, nil,
+		"The evidence archive is not a valid package, or a hash, the frame chain or the agent's signature does not verify."},
 	{CodeStorageFull, http.StatusInsufficientStorage, []error{store.ErrFull},
 		"The store is full; nothing of the request was kept. Retry once space is freed."},
 	{CodeUnavailable, http.StatusServiceUnavailable, []error{store.ErrClosed, store.ErrReadOnly},

@@ -29,6 +29,12 @@ type ingestRequest struct {
 	Seq int64 `json:"seq" minimum:"0"`
 	// Events are the events, each in the common event schema.
 	Events []json.RawMessage `json:"events" api:"required" items:"Event"`
+	// Decisions are the alerting decisions the agent's own engine made on
+	// events of this batch (engine.Decision objects). The server evaluates
+	// the events too; a decision it reaches itself has the same id, so one
+	// alert results. A decision only the endpoint reached (its windows saw
+	// what the server's did not) raises its alert from here.
+	Decisions []json.RawMessage `json:"decisions,omitempty"`
 }
 
 // ingestResponse is the answer to POST /api/v1/events.
@@ -50,6 +56,9 @@ type ingestResponse struct {
 	// Alerts the alerts they raised.
 	Decisions int `json:"decisions"`
 	Alerts    int `json:"alerts"`
+	// AgentDecisions counts the agent's decisions recorded by this
+	// request (those the server had not reached itself).
+	AgentDecisions int `json:"agent_decisions"`
 	// Error is set, with code invalid_event, when events were rejected.
 	Error *errorDetail `json:"error,omitempty"`
 }
@@ -68,11 +77,12 @@ type rejectedEvent struct {
 // decodedBatch is a batch after decoding: the events to store, in batch
 // order without repeated ids, and the rejected ones.
 type decodedBatch struct {
-	agentID  string
-	seq      int64
-	events   []*event.Event
-	repeats  int
-	rejected []rejectedEvent
+	agentID   string
+	seq       int64
+	events    []*event.Event
+	decisions []engine.Decision
+	repeats   int
+	rejected  []rejectedEvent
 }
 
 // decodeBatch decodes an ingest body. It fails only when the body is not
@@ -117,6 +127,19 @@ func buildBatch(req ingestRequest, maxEvents int) (b *decodedBatch, syntax bool,
 		return nil, false, errorf(CodeInvalidBody, "seq: must not be negative, got %d", req.Seq)
 	}
 	b = &decodedBatch{agentID: req.AgentID, seq: req.Seq, events: make([]*event.Event, 0, len(req.Events))}
+	if len(req.Decisions) > maxEvents {
+		return nil, false, errorf(CodeBatchTooLarge, "the batch holds %d decisions; the limit is %d: split it", len(req.Decisions), maxEvents)
+	}
+	for i, raw := range req.Decisions {
+		var d engine.Decision
+		if err := json.Unmarshal(raw, &d); err != nil {
+			return nil, false, errorf(CodeInvalidBody, "decisions[%d]: %v", i, err)
+		}
+		if d.DecisionID == "" || d.EventID == "" || !d.Alert {
+			return nil, false, errorf(CodeInvalidBody, "decisions[%d]: want an alerting decision with decision_id and event_id", i)
+		}
+		b.decisions = append(b.decisions, d)
+	}
 	seen := make(map[string]struct{}, len(req.Events))
 	for i, raw := range req.Events {
 		e, err := event.Decode(raw)
@@ -183,6 +206,10 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 				"agent_id", b.agentID, "seq", b.seq, "stored", res.Stored, "duplicates", res.Duplicates)
 		}
 		resp.Decisions, resp.Alerts = s.evaluateStored(ctx, toEvaluate)
+		if !res.DuplicateBatch {
+			n, alerts := s.recordAgentDecisions(ctx, b)
+			resp.AgentDecisions, resp.Alerts = n, resp.Alerts+alerts
+		}
 	} else if b.seq > 0 {
 		last, err := s.deps.Events.LastSeq(ctx, b.agentID)
 		if err != nil {
@@ -213,6 +240,42 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 		return reply{status: statusOf(CodeInvalidEvent), body: resp}, nil
 	}
 	return resp, nil
+}
+
+// recordAgentDecisions records the agent's own alerting decisions on
+// events of the batch. Decisions already stored (the server reached the
+// same one) are left as they are.
+func (s *Server) recordAgentDecisions(ctx context.Context, b *decodedBatch) (decisions, alerts int) {
+	if len(b.decisions) == 0 {
+		return 0, 0
+	}
+	ctx = context.WithoutCancel(ctx)
+	inBatch := make(map[string]bool, len(b.events))
+	for _, e := range b.events {
+		inBatch[e.Event.ID] = true
+	}
+	for _, d := range b.decisions {
+		if !inBatch[d.EventID] {
+			s.log.Warn("agent decision about an event outside its batch ignored", "agent_id", b.agentID, "decision_id", d.DecisionID, "event_id", d.EventID)
+			continue
+		}
+		if _, err := s.deps.Decisions.Get(ctx, d.DecisionID); err == nil {
+			continue
+		}
+		rec, err := decisionRecord(d)
+		if err != nil {
+			s.metrics.persistErrors.Inc()
+			continue
+		}
+		stored, alerted := s.persistDecision(ctx, rec)
+		if stored {
+			decisions++
+		}
+		if alerted {
+			alerts++
+		}
+	}
+	return decisions, alerts
 }
 
 // persistWorkers bounds the decisions of one batch stored concurrently, so

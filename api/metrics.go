@@ -15,6 +15,7 @@ type metrics struct {
 	evalErrors      prometheus.Counter
 	persistErrors   prometheus.Counter
 	bundleUploads   *prometheus.CounterVec
+	evidenceUploads *prometheus.CounterVec
 	bundleActivates *prometheus.CounterVec
 }
 
@@ -48,13 +49,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		bundleUploads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_api_bundle_uploads_total", Help: "Bundle uploads, by result code (ok or an error code).",
 		}, []string{"result"}),
+		evidenceUploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vigil_api_evidence_uploads_total", Help: "Evidence package uploads, by result code (ok or an error code).",
+		}, []string{"result"}),
 		bundleActivates: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vigil_api_bundle_activations_total", Help: "Bundle activations, by result code (ok or an error code).",
 		}, []string{"result"}),
 	}
 	for _, c := range []prometheus.Collector{
 		m.requests, m.duration, m.ingested, m.batches, m.decisions, m.alerts,
-		m.evalErrors, m.persistErrors, m.bundleUploads, m.bundleActivates,
+		m.evalErrors, m.persistErrors, m.bundleUploads, m.bundleActivates, m.evidenceUploads,
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

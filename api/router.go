@@ -244,8 +244,11 @@ func checkContentType(c *gin.Context, want string) error {
 		return errorf(CodeUnsupportedMediaType, "Content-Type %q: %v", ct, err)
 	}
 	ok := mt == want
-	if want == mediaGzip {
+	switch want {
+	case mediaGzip:
 		ok = ok || mt == "application/x-gzip" || mt == "application/octet-stream"
+	case mediaZip:
+		ok = ok || mt == "application/x-zip-compressed" || mt == "application/octet-stream"
 	}
 	if !ok {
 		return errorf(CodeUnsupportedMediaType, "Content-Type %q: want %s", mt, want)

@@ -105,6 +105,7 @@ func ginPath(p string) string {
 const (
 	mediaJSON = "application/json"
 	mediaGzip = "application/gzip"
+	mediaZip  = "application/zip"
 )
 
 // Query parameters shared by list endpoints.
@@ -118,6 +119,7 @@ var (
 	qRule   = param{name: "rule", typ: "string", desc: "A rule id among the rules that fired."}
 	qDays   = param{name: "days", typ: "integer", desc: "Risk period in days, up to now (default: the server's risk_days, 30)."}
 	pID     = param{name: "id", typ: "string", desc: "The record's id."}
+	qReason = param{name: "reason", typ: "string", desc: "Why the evidence is opened; written to the audit log. Required."}
 )
 
 // bundleHeaders are the response headers of GET /api/v1/bundles/active.
@@ -379,6 +381,104 @@ func (s *Server) routeTable() []route {
 			resp:       content{status: http.StatusNoContent, desc: "Revoked (or already revoked)."},
 			errors:     []Code{CodeNotFound},
 			handle:     s.revokeToken,
+		},
+		{
+			method: http.MethodPost, path: "/api/v1/agents/enroll", op: "enrollAgent", tag: "agents",
+			summary: "Enroll a new agent: redeem an enrollment token for the agent's own token.",
+			desc: "Public: the enrollment token in the body is the credential. A single-use token works once; an expiring " +
+				"one until it expires. The agent sends the Ed25519 public key its evidence will be signed with; the answer " +
+				"carries the agent's API token (shown only here) and the server's countersigning key.",
+			body:   &content{desc: "Who the agent is.", mediaType: mediaJSON, schema: enrollRequest{}},
+			limit:  s.cfg.MaxRequestBytes,
+			resp:   content{status: http.StatusCreated, desc: "Enrolled.", mediaType: mediaJSON, schema: enrollResponse{}},
+			errors: []Code{CodeInvalidJSON, CodeInvalidBody, CodeUnauthenticated},
+			handle: s.enrollAgent,
+		},
+		{
+			method: http.MethodPost, path: "/api/v1/agents/heartbeat", op: "agentHeartbeat", tag: "agents",
+			summary: "An agent reports that it is alive, its bundle revision and its sensors' health.",
+			roles:   []store.Role{store.RoleAgent},
+			body:    &content{desc: "The report.", mediaType: mediaJSON, schema: heartbeatRequest{}, optional: true},
+			limit:   s.cfg.MaxRequestBytes,
+			resp:    content{status: http.StatusOK, desc: "Recorded.", mediaType: mediaJSON, schema: heartbeatResponse{}},
+			errors:  []Code{CodeInvalidJSON, CodeInvalidBody},
+			handle:  s.agentHeartbeat,
+		},
+		{
+			method: http.MethodGet, path: "/api/v1/agents", op: "listAgents", tag: "agents",
+			summary: "List enrolled agents with last seen time, version, bundle revision and sensor health.",
+			roles:   rolesRead,
+			query:   []param{qLimit, qCursor},
+			resp:    content{status: http.StatusOK, desc: "A page of agents.", mediaType: mediaJSON, schema: agentList{}},
+			errors:  []Code{CodeInvalidArgument},
+			handle:  s.listAgents,
+		},
+		{
+			method: http.MethodGet, path: "/api/v1/agents/{id}", op: "getAgent", tag: "agents",
+			summary:    "Get one agent.",
+			roles:      rolesRead,
+			pathParams: []param{pID},
+			resp:       content{status: http.StatusOK, desc: "The agent.", mediaType: mediaJSON, schema: store.Agent{}},
+			errors:     []Code{CodeNotFound},
+			handle:     s.getAgent,
+		},
+		{
+			method: http.MethodPost, path: "/api/v1/evidence", op: "uploadEvidence", tag: "evidence",
+			summary: "An agent uploads an evidence package (zip).",
+			desc: "The package is verified with the sending agent's enrolled key (every hash, the frame chain, the signature), " +
+				"linked to the alert of its decision (which must have arrived in an events batch first, else 409), " +
+				"countersigned with the server's key and kept. The package id is the first 32 hex digits of the archive's " +
+				"SHA-256: sending the same archive again is harmless.",
+			roles:  rolesIngest,
+			body:   &content{desc: "The package as a zip archive.", mediaType: mediaZip},
+			limit:  s.cfg.MaxEvidenceBytes,
+			resp:   content{status: http.StatusCreated, desc: "Verified and kept.", mediaType: mediaJSON, schema: evidenceUploadResponse{}},
+			more:   []content{{status: http.StatusOK, desc: "Already received.", mediaType: mediaJSON, schema: evidenceUploadResponse{}}},
+			errors: []Code{CodeInvalidEvidence, CodeConflict, CodeStorageFull, CodeBodyTooLarge},
+			handle: s.uploadEvidence,
+		},
+		{
+			method: http.MethodGet, path: "/api/v1/alerts/{id}/evidence", op: "listAlertEvidence", tag: "evidence",
+			summary:    "List the evidence packages of an alert (metadata only).",
+			roles:      rolesTriage,
+			pathParams: []param{pID},
+			resp:       content{status: http.StatusOK, desc: "The alert's packages.", mediaType: mediaJSON, schema: evidenceList{}},
+			errors:     []Code{CodeNotFound},
+			handle:     s.listAlertEvidence,
+		},
+		{
+			method: http.MethodGet, path: "/api/v1/evidence/{id}", op: "downloadEvidence", tag: "evidence",
+			summary:    "Download an evidence package as a zip (audited; a reason is required).",
+			roles:      rolesTriage,
+			pathParams: []param{pID},
+			query:      []param{qReason},
+			resp:       content{status: http.StatusOK, desc: "The package.", mediaType: mediaZip},
+			errors:     []Code{CodeReasonRequired, CodeInvalidArgument, CodeNotFound},
+			handle:     s.downloadEvidence,
+		},
+		{
+			method: http.MethodGet, path: "/api/v1/evidence/{id}/file", op: "getEvidenceFile", tag: "evidence",
+			summary: "Read one file of an evidence package, for the console's player (audited; a reason is required).",
+			desc: "One audit entry is written per viewer, package and reason within an hour, not one per file, so that " +
+				"playing a recording frame by frame reads as one viewing in the audit log.",
+			roles:      rolesTriage,
+			pathParams: []param{pID},
+			query: []param{{name: "path", typ: "string", desc: "The file's path inside the package, such as frames/frames.json."},
+				qReason},
+			resp:   content{status: http.StatusOK, desc: "The file, with its content type."},
+			errors: []Code{CodeReasonRequired, CodeInvalidArgument, CodeNotFound},
+			handle: s.evidenceFile,
+		},
+		{
+			method: http.MethodPost, path: "/api/v1/evidence/{id}/verify", op: "verifyEvidence", tag: "evidence",
+			summary:    "Verify a kept package again: every hash, the chain, both signatures (audited).",
+			roles:      rolesTriage,
+			pathParams: []param{pID},
+			body:       &content{desc: "Why.", mediaType: mediaJSON, schema: evidenceVerifyRequest{}},
+			limit:      s.cfg.MaxRequestBytes,
+			resp:       content{status: http.StatusOK, desc: "The verdict.", mediaType: mediaJSON, schema: evidenceVerifyResponse{}},
+			errors:     []Code{CodeInvalidJSON, CodeInvalidBody, CodeReasonRequired, CodeInvalidArgument, CodeNotFound},
+			handle:     s.verifyEvidence,
 		},
 	}
 }

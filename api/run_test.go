@@ -137,7 +137,7 @@ func TestConfigValidate(t *testing.T) {
 	}
 	require.NoError(t, (&Config{}).Validate())
 	_, err := New(Config{}, Deps{})
-	require.ErrorContains(t, err, "missing dependencies: [Engine Events Decisions Alerts Bundles Users Audit Tokens]")
+	require.ErrorContains(t, err, "missing dependencies: [Engine Events Decisions Alerts Bundles Users Audit Tokens Agents]")
 	_, err = New(Config{BundleKeyFile: "/nonexistent/key.pem"}, newTestEnv(t).srv.deps)
 	require.ErrorContains(t, err, "read bundle verification key")
 }

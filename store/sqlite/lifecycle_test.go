@@ -114,10 +114,10 @@ func TestMigrateOldDatabase(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())
-	real, err := loadMigrations(embeddedMigrations())
+	shipped, err := loadMigrations(embeddedMigrations())
 	require.NoError(t, err)
-	want := make([]int, len(real))
-	for i, m := range real {
+	want := make([]int, len(shipped))
+	for i, m := range shipped {
 		want[i] = m.version
 	}
 	require.Equal(t, want, versions)
@@ -153,9 +153,9 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 func TestMigrationIsAtomic(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "m.db")
-	real, err := loadMigrations(embeddedMigrations())
+	shipped, err := loadMigrations(embeddedMigrations())
 	require.NoError(t, err)
-	last := len(real)
+	last := len(shipped)
 	next := fmt.Sprintf("%04d_broken.sql", last+1)
 	fsys := migrationsUpTo(t, last)
 	fsys[next] = &fstest.MapFile{Data: []byte(`
