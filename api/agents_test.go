@@ -120,7 +120,7 @@ func TestAgentDecisions(t *testing.T) {
 	// The server's engine alerts on this event too: same decision id, one alert.
 	usb := payrollToUSB("01JD0000000000000000000001", at)
 	prog := env.live.Program()
-	d := engine.Decision{DecisionID: event.DerivedID(at, "decision", "01JD0000000000000000000001", prog.Name(), prog.Revision()),
+	d := engine.Decision{DecisionID: event.DerivedID(at, "decision", "01JD0000000000000000000001", prog.Name()),
 		Timestamp: at, EventID: "01JD0000000000000000000001", Action: "file-copied-to-removable", UserName: "jdoe",
 		Alert: true, Severity: "high", Bundle: engine.BundleRef{Name: prog.Name(), Revision: prog.Revision()}}
 

@@ -90,7 +90,10 @@ func (p *Program) Evaluate(ctx context.Context, e *event.Event) (d Decision, err
 		return d, nil
 	}
 
-	d.DecisionID = event.DerivedID(e.Timestamp, "decision", e.Event.ID, p.name, p.revision)
+	// One decision per event and bundle, whatever the revision: the agent
+	// and the server name their decisions on an event alike even while one
+	// of them still runs the previous revision, and one alert results.
+	d.DecisionID = event.DerivedID(e.Timestamp, "decision", e.Event.ID, p.name)
 	if e.User != nil {
 		d.UserName = e.User.Name
 	}

@@ -20,8 +20,8 @@ func NewID(t time.Time) string {
 
 // DerivedID returns a ULID for time t whose 80 low bits are taken from the
 // SHA-256 of parts, so that the same parts always give the same id. Two
-// evaluations of one event under one bundle revision, on the endpoint and on
-// the server, name their decision alike, and the server keeps one alert.
+// evaluations of one event under one bundle, on the endpoint and on the
+// server, name their decision alike, and the server keeps one alert.
 func DerivedID(t time.Time, parts ...string) string {
 	h := sha256.New()
 	for _, p := range parts {

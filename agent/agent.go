@@ -1,0 +1,941 @@
+// Package agent owns the endpoint runtime: it runs the enabled sensors,
+// evaluates their events with the embedded engine on the active bundle
+// (pulled from the server with ETag, the last good one kept on disk so that
+// policies hold offline), asks for evidence when a decision wants it, and
+// uploads events, decisions and evidence through a bounded on-disk spool
+// that deletes nothing the server has not acknowledged.
+//
+// It imports the engine, policies, sensors and the event schema; it must
+// not import the API server, the store or any sensor package (sensors come
+// through the sensors registry).
+package agent
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/evidence"
+	"github.com/vigil-itm/vigil/policies"
+	"github.com/vigil-itm/vigil/policies/library"
+	"github.com/vigil-itm/vigil/sensors"
+)
+
+// CaptureFunc captures the evidence a decision asks for and writes the
+// signed package as a zip archive at zipPath. It returns when the post-roll
+// is over, or early when ctx ends (the agent is stopping), in which case
+// the package it writes is marked partial.
+type CaptureFunc func(ctx context.Context, d engine.Decision, e *event.Event, zipPath string) error
+
+// Options are the agent's collaborators.
+type Options struct {
+	Logger *slog.Logger
+	// Version is the agent's Vigil version, reported to the server.
+	Version string
+	// Capture takes evidence; nil turns evidence capture off.
+	Capture CaptureFunc
+	// Evidence is given to evidence-feeding sensors; nil discards.
+	Evidence sensors.EvidenceSink
+	// Host overrides what the agent finds out about this endpoint.
+	Host *event.Host
+	// EngineOptions are passed to the engine.
+	EngineOptions []engine.Option
+}
+
+// Agent is the endpoint runtime. Create it with New and call Run.
+type Agent struct {
+	cfg    Config
+	opts   Options
+	log    *slog.Logger
+	host   event.Host
+	client *Client
+	spool  *Spool
+	live   *engine.Live
+	key    ed25519.PrivateKey
+
+	events      chan *event.Event
+	queueDrops  atomic.Int64
+	bundleKick  chan struct{}
+	sensorState map[string]*sensorRun
+
+	credMu sync.Mutex
+	creds  Credentials
+
+	bundleMu   sync.Mutex
+	bundleETag string
+
+	captures sync.WaitGroup
+}
+
+// sensorRun is one running sensor and its health.
+type sensorRun struct {
+	s       sensors.Sensor
+	tracker sensors.Tracker
+}
+
+// Severity ranks, used as spool priorities.
+var severityRank = map[string]int{"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
+
+// New prepares an agent: it opens the spool, loads or creates the evidence
+// key, loads the last good bundle (the built-in library before the first
+// download) and builds the sensors. Nothing runs until Run.
+func New(cfg Config, opts Options) (*Agent, error) {
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	a := &Agent{cfg: cfg, opts: opts, log: opts.Logger.With("component", "agent"),
+		events: make(chan *event.Event, cfg.QueueSize), bundleKick: make(chan struct{}, 1),
+		sensorState: map[string]*sensorRun{}}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("agent data dir: %w", err)
+	}
+	if opts.Host != nil {
+		a.host = *opts.Host
+	} else {
+		a.host = LocalHost()
+	}
+	var err error
+	if a.client, err = NewClient(cfg.Server, cfg.ServerCAFile, cfg.RequestTimeout); err != nil {
+		return nil, err
+	}
+	if a.spool, err = OpenSpool(filepath.Join(cfg.DataDir, "spool"), cfg.SpoolMaxBytes, a.log); err != nil {
+		return nil, err
+	}
+	if a.key, err = LoadOrCreateEvidenceKey(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if c, err := loadCredentials(cfg.DataDir); err == nil {
+		a.creds = c
+		a.client.SetToken(c.Token)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if etag, err := os.ReadFile(a.bundleETagPath()); err == nil {
+		a.bundleETag = strings.TrimSpace(string(etag))
+	}
+	if a.live, err = engine.NewLive(a.bundlePath(), a.loadBundle, opts.EngineOptions); err != nil {
+		return nil, fmt.Errorf("agent bundle: %w", err)
+	}
+	if err := a.buildSensors(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Agent) bundlePath() string     { return filepath.Join(a.cfg.DataDir, "bundle", "active.tar.gz") }
+func (a *Agent) bundleETagPath() string { return filepath.Join(a.cfg.DataDir, "bundle", "active.etag") }
+
+func (a *Agent) loadOptions() ([]policies.LoadOption, error) {
+	if a.cfg.BundleKeyFile == "" {
+		return nil, nil
+	}
+	pub, err := os.ReadFile(a.cfg.BundleKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("bundle key: %w", err)
+	}
+	return []policies.LoadOption{policies.WithVerificationKey(pub, a.cfg.BundleKeyAlg)}, nil
+}
+
+// loadBundle loads the last good bundle, or the built-in library when the
+// agent has never received one.
+func (a *Agent) loadBundle(path string) (*policies.Bundle, error) {
+	if _, err := os.Stat(path); err == nil {
+		opts, err := a.loadOptions()
+		if err != nil {
+			return nil, err
+		}
+		b, err := policies.Load(path, opts...)
+		if err == nil {
+			return b, nil
+		}
+		a.log.Error("last good bundle does not load; using the built-in library until the server sends one", "path", path, "err", err)
+	}
+	dir := filepath.Join(a.cfg.DataDir, "library")
+	if _, err := os.Stat(filepath.Join(dir, ".manifest")); err != nil {
+		_ = os.RemoveAll(dir)
+		if err := library.Extract(dir); err != nil {
+			return nil, err
+		}
+	}
+	return policies.Load(dir)
+}
+
+// buildSensors builds the enabled sensors from the registry.
+func (a *Agent) buildSensors() error {
+	env := func(name string) sensors.Env {
+		ev := a.opts.Evidence
+		if ev == nil {
+			ev = discardEvidence{}
+		}
+		return sensors.Env{Logger: a.opts.Logger.With("component", "sensor", "sensor", name), Host: a.host,
+			Evidence: ev, DataDir: filepath.Join(a.cfg.DataDir, "sensors", name)}
+	}
+	want := map[string]*yaml.Node{}
+	if len(a.cfg.OnlySensors) > 0 {
+		for _, n := range a.cfg.OnlySensors {
+			want[n] = nil
+		}
+	} else {
+		for _, r := range sensors.Registered() {
+			if r.DefaultEnabled {
+				want[r.Name] = nil
+			}
+		}
+	}
+	for name, node := range a.cfg.Sensors {
+		enabled, rest, err := splitEnabled(node)
+		if err != nil {
+			return fmt.Errorf("sensors.%s: %w", name, err)
+		}
+		if !enabled {
+			delete(want, name)
+			continue
+		}
+		if _, ok := want[name]; ok || len(a.cfg.OnlySensors) == 0 {
+			want[name] = rest
+		}
+	}
+	var errs []error
+	for name, node := range want {
+		reg, ok := sensors.Lookup(name)
+		if !ok {
+			errs = append(errs, fmt.Errorf("sensors.%s: no such sensor", name))
+			continue
+		}
+		run := &sensorRun{}
+		e := env(name)
+		if err := os.MkdirAll(e.DataDir, 0o700); err != nil {
+			return err
+		}
+		s, err := reg.New(node, e)
+		switch {
+		case errors.Is(err, sensors.ErrNotSupported):
+			run.tracker.Set(sensors.StateUnsupported, "", err.Error())
+			a.log.Info("sensor not supported here", "sensor", name, "err", err)
+		case err != nil:
+			errs = append(errs, fmt.Errorf("sensors.%s: %w", name, err))
+			continue
+		default:
+			run.s = s
+		}
+		a.sensorState[name] = run
+	}
+	return errors.Join(errs...)
+}
+
+// splitEnabled reads the `enabled` key of a sensor's section and returns
+// the section without it.
+func splitEnabled(node yaml.Node) (enabled bool, rest *yaml.Node, err error) {
+	enabled = true
+	if node.Kind == 0 || (node.Kind == yaml.ScalarNode && node.Tag == "!!null") {
+		return true, nil, nil
+	}
+	if node.Kind != yaml.MappingNode {
+		return false, nil, fmt.Errorf("line %d: want a mapping", node.Line)
+	}
+	out := node
+	out.Content = nil
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k, v := node.Content[i], node.Content[i+1]
+		if k.Value == "enabled" {
+			if err := v.Decode(&enabled); err != nil {
+				return false, nil, fmt.Errorf("line %d: enabled: %w", v.Line, err)
+			}
+			continue
+		}
+		out.Content = append(out.Content, k, v)
+	}
+	if len(out.Content) == 0 {
+		return enabled, nil, nil
+	}
+	return enabled, &out, nil
+}
+
+// discardEvidence is the evidence sink when evidence is off.
+type discardEvidence struct{}
+
+func (discardEvidence) RecordKeystroke(evidence.Keystroke)      {}
+func (discardEvidence) RecordClipboard(evidence.ClipboardEntry) {}
+func (discardEvidence) RecordTerminal(evidence.TerminalRecord)  {}
+
+// Run runs the agent until ctx ends, then drains: sensors stop, queued
+// events are evaluated and spooled, evidence captures end (partial), and
+// the spool is uploaded for up to DrainTimeout. Nothing spooled is lost if
+// the drain is cut short: it is sent on the next start.
+func (a *Agent) Run(ctx context.Context) error {
+	a.log.Info("agent starting", "server", a.cfg.Server, "data_dir", a.cfg.DataDir, "sensors", len(a.sensorState),
+		"bundle", a.live.Program().Name()+"@"+a.live.Program().Revision())
+	a.emitAgent("agent-started", "", "")
+
+	sensorCtx, stopSensors := context.WithCancel(ctx)
+	defer stopSensors()
+	var sensorWG sync.WaitGroup
+	for name, run := range a.sensorState {
+		if run.s == nil {
+			continue
+		}
+		sensorWG.Go(func() { a.superviseSensor(sensorCtx, name, run) })
+	}
+
+	// The uploader, heartbeat and bundle poller outlive the sensors by the
+	// drain; they stop on uploadCtx.
+	uploadCtx, stopUpload := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopUpload()
+	var netWG sync.WaitGroup
+	drained := make(chan struct{})
+	netWG.Go(func() { a.uploader(uploadCtx, ctx.Done(), drained) })
+	netWG.Go(func() { a.heartbeats(ctx) })
+	netWG.Go(func() { a.bundlePoller(ctx) })
+
+	captureCtx, stopCaptures := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCaptures()
+	procDone := make(chan struct{})
+	go func() {
+		defer close(procDone)
+		a.process(ctx, captureCtx)
+	}()
+
+	<-ctx.Done()
+	a.log.Info("agent stopping: draining")
+	stopSensors()
+	sensorWG.Wait()
+	<-procDone // flushed, agent-stopped spooled
+	stopCaptures()
+	a.captures.Wait()
+	// Give the uploader DrainTimeout to send what is queued.
+	select {
+	case <-drained:
+	case <-time.After(a.cfg.DrainTimeout):
+		a.log.Warn("drain timeout: the rest of the spool is sent on the next start", "queued", a.spool.Stats().Items)
+	}
+	stopUpload()
+	netWG.Wait()
+	a.log.Info("agent stopped")
+	return nil
+}
+
+// Emit queues an event from outside the sensors (such as agent events).
+// It never blocks: when the queue is full the event is dropped and counted.
+func (a *Agent) Emit(e event.Event) {
+	select {
+	case a.events <- &e:
+	default:
+		a.queueDrops.Add(1)
+	}
+}
+
+func (a *Agent) emitAgent(action, sensor, msg string) {
+	p := a.live.Program()
+	a.Emit(event.Event{
+		Timestamp: time.Now().UTC(),
+		Message:   msg,
+		Event:     event.Meta{ID: event.NewID(time.Now()), Action: action, Module: "agent", Kind: "event"},
+		Agent: &event.Agent{ID: a.agentID(), Version: a.opts.Version, Sensor: sensor, Error: msgIfSensor(sensor, msg),
+			BundleName: p.Name(), BundleRevision: p.Revision()},
+	})
+}
+
+func msgIfSensor(sensor, msg string) string {
+	if sensor == "" {
+		return ""
+	}
+	return msg
+}
+
+func (a *Agent) agentID() string {
+	a.credMu.Lock()
+	defer a.credMu.Unlock()
+	return a.creds.AgentID
+}
+
+// superviseSensor runs a sensor, restarting it with backoff when it fails
+// and raising sensor-failed each time.
+func (a *Agent) superviseSensor(ctx context.Context, name string, run *sensorRun) {
+	backoff := time.Second
+	emit := func(e event.Event) {
+		run.tracker.Emitted()
+		if e.Event.Module == "" {
+			e.Event.Module = name
+		}
+		a.Emit(e)
+	}
+	for {
+		run.tracker.Set(sensors.StateOK, "", "")
+		started := time.Now()
+		err := safeRun(ctx, run.s, emit)
+		if ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("stopped without being asked")
+		}
+		run.tracker.Failed(err)
+		run.tracker.Set(sensors.StateFailed, "", err.Error())
+		a.log.Error("sensor failed; restarting", "sensor", name, "err", err, "backoff", backoff)
+		a.emitAgent("sensor-failed", name, err.Error())
+		if time.Since(started) > 10*time.Minute {
+			backoff = time.Second
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, DefaultSensorRestartMax)
+	}
+}
+
+// safeRun runs a sensor, turning a panic into an error.
+func safeRun(ctx context.Context, s sensors.Sensor, emit func(event.Event)) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return s.Run(ctx, emit)
+}
+
+// health returns every sensor's health, by name.
+func (a *Agent) health() map[string]sensors.Health {
+	out := map[string]sensors.Health{}
+	for name, run := range a.sensorState {
+		h := run.tracker.Health()
+		if run.s != nil {
+			if hr, ok := run.s.(sensors.HealthReporter); ok {
+				own := hr.Health()
+				// The supervisor's failure state wins over a stale report.
+				if h.State != sensors.StateFailed {
+					own.Events = h.Events
+					h = own
+				}
+			}
+		}
+		out[name] = h
+	}
+	return out
+}
+
+// process evaluates queued events and spools them in batches.
+func (a *Agent) process(ctx, captureCtx context.Context) {
+	tick := time.NewTicker(a.cfg.FlushInterval)
+	defer tick.Stop()
+	var (
+		events    []*event.Event
+		decisions []engine.Decision
+		priority  int
+	)
+	flush := func() {
+		if n := a.spool.TakeDropped() + a.queueDrops.Swap(0); n > 0 {
+			e := a.agentEvent("events-dropped", fmt.Sprintf("%d events dropped: the spool or the queue was full", n))
+			e.Agent.Dropped = n
+			events = append(events, e)
+		}
+		if len(events) == 0 {
+			return
+		}
+		if err := a.spool.AddBatch(events, decisions, priority); err != nil {
+			a.log.Error("cannot spool a batch", "events", len(events), "err", err)
+		}
+		events, decisions, priority = nil, nil, 0
+	}
+	handle := func(e *event.Event) {
+		a.fill(e)
+		if err := e.Validate(); err != nil {
+			a.log.Warn("sensor produced an invalid event; dropped", "module", e.Event.Module, "action", e.Event.Action, "err", err)
+			return
+		}
+		d, err := a.live.Evaluate(ctx, e)
+		if err != nil {
+			a.log.Warn("evaluate event", "event_id", e.Event.ID, "err", err)
+		}
+		events = append(events, e)
+		if d.Alert {
+			decisions = append(decisions, d)
+			priority = max(priority, severityRank[d.Severity], 1)
+			if d.Evidence != nil && a.opts.Capture != nil {
+				a.startCapture(captureCtx, d, e)
+			}
+		}
+		if len(events) >= a.cfg.BatchSize {
+			flush()
+		}
+	}
+	for {
+		select {
+		case e := <-a.events:
+			handle(e)
+		case <-tick.C:
+			flush()
+		case <-ctx.Done():
+			// Drain what the sensors queued, then say the agent stopped.
+			for {
+				select {
+				case e := <-a.events:
+					handle(e)
+					continue
+				default:
+				}
+				break
+			}
+			stopped := a.agentEvent("agent-stopped", "")
+			handle(stopped)
+			flush()
+			return
+		}
+	}
+}
+
+func (a *Agent) agentEvent(action, msg string) *event.Event {
+	p := a.live.Program()
+	now := time.Now().UTC()
+	return &event.Event{Timestamp: now, Message: msg,
+		Event: event.Meta{ID: event.NewID(now), Action: action, Module: "agent", Kind: "event"},
+		Agent: &event.Agent{ID: a.agentID(), Version: a.opts.Version, BundleName: p.Name(), BundleRevision: p.Revision()}}
+}
+
+// fill completes what sensors leave to the agent.
+func (a *Agent) fill(e *event.Event) {
+	if e.Timestamp.IsZero() {
+		e.Timestamp = time.Now().UTC()
+	}
+	if e.Event.ID == "" {
+		e.Event.ID = event.NewID(e.Timestamp)
+	}
+	if e.Host == nil {
+		h := a.host
+		e.Host = &h
+	}
+	if e.Agent != nil && e.Agent.ID == "" {
+		e.Agent.ID = a.agentID()
+	}
+}
+
+// startCapture asks for evidence in the background and spools the package.
+func (a *Agent) startCapture(ctx context.Context, d engine.Decision, e *event.Event) {
+	dir := filepath.Join(a.cfg.DataDir, "capture")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		a.log.Error("evidence capture directory", "err", err)
+		return
+	}
+	path := filepath.Join(dir, d.DecisionID+".zip")
+	a.captures.Go(func() {
+		if err := a.opts.Capture(ctx, d, e, path); err != nil {
+			a.log.Error("evidence capture failed", "decision_id", d.DecisionID, "err", err)
+			_ = os.Remove(path)
+			return
+		}
+		if err := a.spool.AddEvidence(path); err != nil {
+			a.log.Error("cannot spool evidence; it stays in the capture directory", "decision_id", d.DecisionID, "path", path, "err", err)
+		}
+	})
+}
+
+// ensureEnrolled enrolls the agent if it has no credentials yet.
+func (a *Agent) ensureEnrolled(ctx context.Context) error {
+	a.credMu.Lock()
+	defer a.credMu.Unlock()
+	if a.creds.Token != "" {
+		return nil
+	}
+	secret := a.cfg.EnrollToken
+	if a.cfg.EnrollTokenFile != "" {
+		b, err := os.ReadFile(a.cfg.EnrollTokenFile)
+		if err != nil {
+			return fmt.Errorf("enroll: %w", err)
+		}
+		secret = strings.TrimSpace(string(b))
+	}
+	if secret == "" {
+		return errors.New("enroll: this agent has no credentials and no enrollment token (--enroll-token)")
+	}
+	pub, ok := a.key.Public().(ed25519.PublicKey)
+	if !ok {
+		return errors.New("enroll: evidence key is not Ed25519")
+	}
+	c, err := a.client.Enroll(ctx, EnrollRequest{EnrollmentToken: secret, Name: a.host.Name, HostID: a.host.ID,
+		OS: a.hostOS(), Version: a.opts.Version, EvidenceKey: base64.StdEncoding.EncodeToString(pub)})
+	if err != nil {
+		return fmt.Errorf("enroll: %w", err)
+	}
+	c.Server = a.cfg.Server
+	if err := saveCredentials(a.cfg.DataDir, c); err != nil {
+		return err
+	}
+	a.creds = c
+	a.client.SetToken(c.Token)
+	a.log.Info("enrolled", "agent_id", c.AgentID)
+	return nil
+}
+
+func (a *Agent) hostOS() string {
+	if a.host.OS != nil {
+		return a.host.OS.Family
+	}
+	return ""
+}
+
+// uploader sends spooled items in order, with backoff on failure. After
+// stop closes it keeps going until the spool is empty (then closes
+// drained) or ctx ends.
+func (a *Agent) uploader(ctx context.Context, stop <-chan struct{}, drained chan<- struct{}) {
+	backoff := a.cfg.RetryMin
+	closed := false
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		case <-a.spool.Notify():
+		}
+		return true
+	}
+	fail := func(err error) bool {
+		d := backoff/2 + time.Duration(mrand.Int64N(int64(backoff/2)+1))
+		a.log.Warn("upload failed; retrying", "err", err, "in", d.Round(time.Millisecond))
+		backoff = min(backoff*2, a.cfg.RetryMax)
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	for ctx.Err() == nil {
+		if err := a.ensureEnrolled(ctx); err != nil {
+			if !fail(err) {
+				return
+			}
+			continue
+		}
+		items := a.spool.snapshot()
+		if len(items) == 0 {
+			if isClosed(stop) && !closed {
+				closed = true
+				close(drained)
+			}
+			if !wait(250 * time.Millisecond) {
+				return
+			}
+			continue
+		}
+		progressed := false
+		var lastErr error
+		for _, it := range items {
+			err := a.send(ctx, it)
+			if err == nil {
+				progressed = true
+				backoff = a.cfg.RetryMin
+				continue
+			}
+			lastErr = err
+			var se *ServerError
+			if it.kind == kindEvidence && errors.As(err, &se) && se.Status == 409 {
+				continue // its decision is not there yet: others first
+			}
+			break // keep the order: retry this item first
+		}
+		if lastErr != nil && !progressed {
+			if !fail(lastErr) {
+				return
+			}
+		}
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// send uploads one item and removes it from the spool once acknowledged.
+func (a *Agent) send(ctx context.Context, it spoolItem) error {
+	switch it.kind {
+	case kindBatch:
+		body, err := os.ReadFile(a.spool.path(it))
+		if errors.Is(err, os.ErrNotExist) {
+			return nil // dropped to make room meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		res, err := a.client.SendBatch(ctx, body)
+		var se *ServerError
+		switch {
+		case err == nil:
+		case errors.As(err, &se) && se.Code == "invalid_event":
+			// The valid events were stored and the seq acknowledged; the
+			// rejected ones will never be accepted.
+			for _, r := range res.Rejected {
+				a.log.Error("server rejected an event", "seq", it.seq, "index", r.Index, "event_id", r.EventID, "err", r.Error)
+			}
+		case errors.As(err, &se) && !se.Retryable() && se.Status != 401 && se.Status != 403:
+			a.log.Error("server refused a batch for good; kept in spool/rejected", "seq", it.seq, "err", err)
+			return a.spool.Reject(it)
+		default:
+			return err
+		}
+		return a.spool.Done(it)
+	case kindEvidence:
+		err := a.client.SendEvidence(ctx, a.spool.path(it))
+		var se *ServerError
+		switch {
+		case err == nil:
+			return a.spool.Done(it)
+		case errors.As(err, &se) && (se.Status == 422 || se.Status == 413 || se.Status == 400):
+			a.log.Error("server refused an evidence package; kept in spool/rejected", "seq", it.seq, "err", err)
+			return a.spool.Reject(it)
+		}
+		return err
+	}
+	return nil
+}
+
+// heartbeats reports to the server every HeartbeatInterval.
+func (a *Agent) heartbeats(ctx context.Context) {
+	t := time.NewTicker(a.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		if a.agentID() != "" {
+			a.heartbeat(ctx)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (a *Agent) heartbeat(ctx context.Context) {
+	p := a.live.Program()
+	sj, _ := json.Marshal(a.health())
+	pj, _ := json.Marshal(a.spool.Stats())
+	resp, err := a.client.Heartbeat(ctx, HeartbeatRequest{Version: a.opts.Version, BundleName: p.Name(),
+		BundleRevision: p.Revision(), Sensors: sj, Spool: pj})
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("heartbeat failed", "err", err)
+		}
+		return
+	}
+	a.bundleMu.Lock()
+	stale := resp.BundleETag != "" && resp.BundleETag != a.bundleETag
+	a.bundleMu.Unlock()
+	if stale {
+		select {
+		case a.bundleKick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// bundlePoller fetches the active bundle every BundleInterval, and when a
+// heartbeat says it changed.
+func (a *Agent) bundlePoller(ctx context.Context) {
+	t := time.NewTicker(a.cfg.BundleInterval)
+	defer t.Stop()
+	first := time.NewTimer(0)
+	defer first.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-first.C:
+		case <-t.C:
+		case <-a.bundleKick:
+		}
+		if a.agentID() == "" {
+			// Not enrolled yet: try again soon.
+			first.Reset(time.Second)
+			continue
+		}
+		if err := a.UpdateBundle(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("bundle update failed; keeping the last good bundle", "err", err)
+		}
+	}
+}
+
+// UpdateBundle fetches the server's active bundle if it changed, verifies
+// and compiles it, and makes it active; the tarball is kept on disk so that
+// policies hold offline and across restarts. A bundle that fails leaves the
+// active one in place.
+func (a *Agent) UpdateBundle(ctx context.Context) error {
+	a.bundleMu.Lock()
+	etag := a.bundleETag
+	a.bundleMu.Unlock()
+	data, newETag, err := a.client.FetchBundle(ctx, etag)
+	var se *ServerError
+	if errors.As(err, &se) && se.Status == 404 {
+		return nil // no bundle activated on the server: keep ours
+	}
+	if err != nil || data == nil {
+		return err
+	}
+	opts, err := a.loadOptions()
+	if err != nil {
+		return err
+	}
+	tmp := a.bundlePath() + ".new"
+	if err := os.MkdirAll(filepath.Dir(tmp), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(tmp, data, 0o600); err != nil {
+		return fmt.Errorf("save bundle: %w", err)
+	}
+	b, err := policies.Load(tmp, opts...)
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("bundle from server (ETag %s): %w", newETag, err)
+	}
+	p, err := a.live.Activate(b)
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("bundle from server (ETag %s): %w", newETag, err)
+	}
+	if err := os.Rename(tmp, a.bundlePath()); err != nil {
+		return fmt.Errorf("save bundle: %w", err)
+	}
+	_ = os.WriteFile(a.bundleETagPath(), []byte(newETag), 0o600)
+	a.bundleMu.Lock()
+	a.bundleETag = newETag
+	a.bundleMu.Unlock()
+	a.log.Info("policy activated", "bundle", p.Name(), "revision", p.Revision())
+	a.emitAgent("policy-activated", "", fmt.Sprintf("bundle %s revision %s", p.Name(), p.Revision()))
+	return nil
+}
+
+// Program returns the active compiled bundle.
+func (a *Agent) Program() *engine.Program { return a.live.Program() }
+
+// Spool returns the agent's spool.
+func (a *Agent) Spool() *Spool { return a.spool }
+
+// EvidenceKey returns the agent's evidence signing key.
+func (a *Agent) EvidenceKey() ed25519.PrivateKey { return a.key }
+
+// Credentials returns what enrollment gave the agent (empty before).
+func (a *Agent) Credentials() Credentials {
+	a.credMu.Lock()
+	defer a.credMu.Unlock()
+	return a.creds
+}
+
+const credentialsFile = "agent.json"
+
+func loadCredentials(dir string) (Credentials, error) {
+	data, err := os.ReadFile(filepath.Join(dir, credentialsFile))
+	if err != nil {
+		return Credentials{}, err
+	}
+	var c Credentials
+	if err := json.Unmarshal(data, &c); err != nil {
+		return Credentials{}, fmt.Errorf("agent credentials %s: damaged (remove it to enroll again): %w", filepath.Join(dir, credentialsFile), err)
+	}
+	if c.Token == "" {
+		return Credentials{}, fmt.Errorf("agent credentials %s: no token (remove it to enroll again)", filepath.Join(dir, credentialsFile))
+	}
+	return c, nil
+}
+
+func saveCredentials(dir string, c Credentials) error {
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, credentialsFile), data, 0o600)
+}
+
+// writeFileAtomic writes a file through a synced temporary file and a
+// rename, so that a crash leaves the old or the new contents.
+func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(perm)
+	}
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// LoadOrCreateEvidenceKey returns the agent's Ed25519 evidence signing key
+// from dir/evidence-key.pem (PKCS #8), creating it (readable by its owner
+// only) on first use.
+func LoadOrCreateEvidenceKey(dir string) (ed25519.PrivateKey, error) {
+	path := filepath.Join(dir, "evidence-key.pem")
+	data, err := os.ReadFile(path)
+	if err == nil {
+		blk, _ := pem.Decode(data)
+		if blk == nil {
+			return nil, fmt.Errorf("evidence key %s: not PEM", path)
+		}
+		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("evidence key %s: %w", path, err)
+		}
+		ek, ok := k.(ed25519.PrivateKey)
+		if !ok {
+			return nil, fmt.Errorf("evidence key %s: not an Ed25519 key", path)
+		}
+		return ek, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("evidence key: %w", err)
+	}
+	_, k, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}

@@ -1,0 +1,336 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-itm/vigil/agent"
+	"github.com/vigil-itm/vigil/api"
+	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/policies"
+	"github.com/vigil-itm/vigil/policies/library"
+	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/store"
+	"github.com/vigil-itm/vigil/store/sqlite"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m,
+		// modernc's SQLite and net/http keep a few background goroutines.
+		goleak.IgnoreTopFunction("net/http.(*persistConn).writeLoop"),
+		goleak.IgnoreTopFunction("net/http.(*persistConn).readLoop"),
+		goleak.IgnoreTopFunction("internal/poll.runtime_pollWait"),
+	)
+}
+
+// source is a sensor the test feeds: events sent on its channel are
+// emitted, in order. It stands for an endpoint sensor; the real sensors are
+// tested in their own packages.
+type source struct{ ch chan event.Event }
+
+var feed = &source{ch: make(chan event.Event, 100_000)}
+
+func init() {
+	sensors.Register(sensors.Registration{Name: "test-source", Description: "events the test sends",
+		New: func(*yaml.Node, sensors.Env) (sensors.Sensor, error) { return feed, nil }})
+}
+
+func (s *source) Name() string { return "test-source" }
+
+func (s *source) Run(ctx context.Context, emit func(event.Event)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-s.ch:
+			emit(e)
+		}
+	}
+}
+
+// server is a real Vigil server (API, SQLite store, engine on the built-in
+// library) on a loopback port, which the test can kill and start again.
+type server struct {
+	t    *testing.T
+	db   *sqlite.DB
+	srv  *api.Server
+	addr string
+	live *engine.Live
+
+	mu sync.Mutex
+	hs *http.Server
+}
+
+func newServer(t *testing.T) *server {
+	t.Helper()
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(dir, "vigil.db"), sqlite.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, db.Close()) })
+	lib := filepath.Join(dir, "library")
+	require.NoError(t, library.Extract(lib))
+	load := func(p string) (*policies.Bundle, error) { return policies.Load(p) }
+	live, err := engine.NewLive(lib, load, nil)
+	require.NoError(t, err)
+	s := &server{t: t, db: db, live: live}
+	s.publish("0.1.0")
+	activate := func(_ context.Context, tarball []byte) (engine.BundleRef, error) {
+		b, err := policies.LoadTarball(bytes.NewReader(tarball))
+		if err != nil {
+			return engine.BundleRef{}, err
+		}
+		p, err := live.Activate(b)
+		if err != nil {
+			return engine.BundleRef{}, err
+		}
+		return engine.BundleRef{Name: p.Name(), Revision: p.Revision()}, nil
+	}
+	s.srv, err = api.New(api.Config{}, api.Deps{Engine: live, Activate: activate,
+		Logger: slog.New(slog.DiscardHandler)}.WithStore(db))
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	s.addr = ln.Addr().String()
+	s.serve(ln)
+	t.Cleanup(s.kill)
+	return s
+}
+
+// publish stores the built-in library under revision rev and activates it.
+func (s *server) publish(rev string) {
+	s.t.Helper()
+	ctx := context.Background()
+	dir := filepath.Join(s.t.TempDir(), "lib")
+	require.NoError(s.t, library.Extract(dir))
+	lb, err := policies.Load(dir)
+	require.NoError(s.t, err)
+	var buf bytes.Buffer
+	require.NoError(s.t, policies.Build(lb, &buf, policies.BuildOptions{Revision: rev}))
+	_, err = s.db.Bundles().Upload(ctx, store.BundleUpload{Name: lb.Name(), Revision: rev, Tarball: buf.Bytes(), UploadedBy: "test"})
+	require.NoError(s.t, err)
+	require.NoError(s.t, s.db.Bundles().Activate(ctx, lb.Name(), rev, "test", "test"))
+}
+
+func (s *server) serve(ln net.Listener) {
+	hs := &http.Server{Handler: s.srv.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	s.mu.Lock()
+	s.hs = hs
+	s.mu.Unlock()
+	go func() { _ = hs.Serve(ln) }()
+}
+
+// kill stops the server at once: the listener and every connection are
+// closed, requests in flight are cut.
+func (s *server) kill() {
+	s.mu.Lock()
+	hs := s.hs
+	s.hs = nil
+	s.mu.Unlock()
+	if hs != nil {
+		_ = hs.Close()
+	}
+}
+
+// restart serves again on the same address.
+func (s *server) restart() {
+	s.t.Helper()
+	var ln net.Listener
+	require.Eventually(s.t, func() bool {
+		var err error
+		ln, err = net.Listen("tcp", s.addr)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	s.serve(ln)
+}
+
+func (s *server) enrollmentToken() string {
+	s.t.Helper()
+	_, secret, err := s.db.Tokens().Create(context.Background(), store.NewToken{Name: "enroll", Role: store.RoleAgent,
+		Kind: store.TokenEnrollment, SingleUse: true})
+	require.NoError(s.t, err)
+	return secret
+}
+
+// events returns every stored event of action (all when "").
+func (s *server) events(action string) []*event.Event {
+	s.t.Helper()
+	var out []*event.Event
+	cursor := ""
+	for {
+		page, next, err := s.db.Events().Query(context.Background(), store.EventFilter{Action: action, Limit: 1000, Cursor: cursor})
+		require.NoError(s.t, err)
+		out = append(out, page...)
+		if next == "" {
+			return out
+		}
+		cursor = next
+	}
+}
+
+func agentConfig(s *server, dir string) agent.Config {
+	return agent.Config{
+		Server: "http://" + s.addr, EnrollToken: s.enrollmentToken(), DataDir: dir,
+		OnlySensors: []string{"test-source"}, FlushInterval: 20 * time.Millisecond,
+		HeartbeatInterval: 100 * time.Millisecond, BundleInterval: time.Hour,
+		RetryMin: 20 * time.Millisecond, RetryMax: 200 * time.Millisecond, DrainTimeout: 10 * time.Second,
+		RequestTimeout: 5 * time.Second,
+	}
+}
+
+// runAgent starts an agent and returns a function that stops it and waits.
+func runAgent(t *testing.T, cfg agent.Config) (*agent.Agent, func()) {
+	t.Helper()
+	a, err := agent.New(cfg, agent.Options{Version: "test", Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				require.NoError(t, err)
+			case <-time.After(30 * time.Second):
+				t.Fatal("agent did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return a, stop
+}
+
+var idSeq atomic.Int64
+
+// usbCopy breaks the library rule usb-sensitive-file for user.
+func usbCopy(at time.Time, user string) event.Event {
+	id := event.DerivedID(at, "test", fmt.Sprint(idSeq.Add(1)))
+	return event.Event{Timestamp: at,
+		Event: event.Meta{ID: id, Action: "file-copied-to-removable"},
+		User:  &event.User{Name: user},
+		File: &event.File{Path: "/media/jdoe/KINGSTON/2026-10.xlsx", Name: "2026-10.xlsx", Extension: "xlsx",
+			SourcePath: "/srv/hr/payroll/2026-10.xlsx", Size: 48213},
+		Volume: &event.Volume{Removable: true, BusType: "usb", MountPoint: "/media/jdoe/KINGSTON", SerialNumber: "E0D55EA573DCF450"},
+	}
+}
+
+func benign(at time.Time) event.Event {
+	id := event.DerivedID(at, "test", fmt.Sprint(idSeq.Add(1)))
+	return event.Event{Timestamp: at, Event: event.Meta{ID: id, Action: "file-created"}, User: &event.User{Name: "jdoe"},
+		File: &event.File{Path: "/home/jdoe/notes.txt", Name: "notes.txt", Extension: "txt", Size: 120}}
+}
+
+// TestAgentEnrollsPullsAndForwards: a new agent enrolls with a one-time
+// token, takes the server's active bundle, forwards events and the alert
+// its engine raised, reports its health, follows a new bundle revision, and
+// says when it starts and stops.
+func TestAgentEnrollsPullsAndForwards(t *testing.T) {
+	s := newServer(t)
+	a, stop := runAgent(t, agentConfig(s, t.TempDir()))
+
+	require.Eventually(t, func() bool { return a.Program().Revision() == "0.1.0" }, 10*time.Second, 10*time.Millisecond,
+		"the agent takes the server's active bundle")
+	feed.ch <- usbCopy(time.Now().UTC(), "jdoe")
+	require.Eventually(t, func() bool {
+		alerts, _, err := s.db.Alerts().List(context.Background(), store.AlertFilter{Rule: "usb-sensitive-file"})
+		return err == nil && len(alerts) == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	// The agent is listed with its health.
+	creds := a.Credentials()
+	require.NotEmpty(t, creds.AgentID)
+	require.Eventually(t, func() bool {
+		ag, err := s.db.Agents().Get(context.Background(), creds.AgentID)
+		return err == nil && ag.BundleRevision == "0.1.0" && bytes.Contains(ag.Sensors, []byte(`"test-source":{"state":"ok"`))
+	}, 10*time.Second, 20*time.Millisecond)
+
+	// A new revision on the server reaches the agent without a restart.
+	s.publish("0.2.0")
+	require.Eventually(t, func() bool { return a.Program().Revision() == "0.2.0" }, 10*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(s.events("policy-activated")) >= 1 }, 10*time.Second, 20*time.Millisecond)
+
+	stop()
+	require.Len(t, s.events("agent-started"), 1)
+	require.Len(t, s.events("agent-stopped"), 1, "the stop event is uploaded in the drain")
+	st := a.Spool().Stats()
+	require.Zero(t, st.Items, "nothing left in the spool after a clean stop")
+
+	// The bundle is kept: a restarted agent has it before it talks to the
+	// server (here: the server is gone).
+	s.kill()
+	cfg := agentConfig(s, filepath.Dir(a.Spool().Dir()))
+	cfg.EnrollToken = ""
+	a2, stop2 := runAgent(t, cfg)
+	require.Equal(t, "0.2.0", a2.Program().Revision(), "policies hold offline")
+	stop2()
+}
+
+// TestServerKilledMidBurst: the server dies in the middle of a burst of
+// events and comes back; every event arrives exactly once.
+func TestServerKilledMidBurst(t *testing.T) {
+	s := newServer(t)
+	a, stop := runAgent(t, agentConfig(s, t.TempDir()))
+	require.Eventually(t, func() bool { return a.Credentials().AgentID != "" }, 10*time.Second, 10*time.Millisecond)
+
+	const burst, every = 1000, 250
+	at := time.Now().UTC()
+	sent := make(map[string]bool, burst)
+	for i := range burst {
+		var e event.Event
+		if i%every == 0 {
+			// One user each: the library suppresses repeats per user.
+			e = usbCopy(at.Add(time.Duration(i)*time.Millisecond), fmt.Sprintf("user%d", i))
+		} else {
+			e = benign(at.Add(time.Duration(i) * time.Millisecond))
+		}
+		sent[e.Event.ID] = true
+		feed.ch <- e
+		if i == burst/3 {
+			// Mid-burst, once the server has taken part of it.
+			require.Eventually(t, func() bool { return len(s.events("file-created")) > 0 }, 10*time.Second, 5*time.Millisecond)
+			s.kill()
+		}
+	}
+	// The agent keeps everything while the server is down.
+	require.Eventually(t, func() bool { return a.Spool().Stats().Items > 0 }, 10*time.Second, 10*time.Millisecond)
+	t.Logf("%s: burst queued, spool %+v", time.Since(at), a.Spool().Stats())
+	before := len(s.events(""))
+	require.Less(t, before, burst, "the server died before it had everything")
+	s.restart()
+
+	require.Eventually(t, func() bool {
+		return len(s.events("file-created"))+len(s.events("file-copied-to-removable")) >= burst
+	}, 60*time.Second, 50*time.Millisecond)
+	t.Logf("%s: all arrived", time.Since(at))
+	got := map[string]int{}
+	for _, e := range append(s.events("file-created"), s.events("file-copied-to-removable")...) {
+		got[e.Event.ID]++
+	}
+	require.Len(t, got, burst)
+	for id, n := range got {
+		require.True(t, sent[id], "unexpected event %s", id)
+		require.Equal(t, 1, n, "event %s stored %d times", id, n)
+	}
+	alerts, _, err := s.db.Alerts().List(context.Background(), store.AlertFilter{Rule: "usb-sensitive-file", Limit: 100})
+	require.NoError(t, err)
+	require.Len(t, alerts, burst/every, "one alert per USB copy, none lost, none doubled")
+	stop()
+	require.Zero(t, a.Spool().Stats().Items)
+	require.Zero(t, a.Spool().Stats().DroppedEvents)
+}
