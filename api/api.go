@@ -199,6 +199,16 @@ type Deps struct {
 	// format. Both are needed, with Config.EvidenceDir, for evidence.
 	Evidence        store.Evidence
 	EvidenceArchive EvidenceArchive
+	// Directory, when set, enriches events before they are stored and
+	// evaluated, and serves people and watchlists.
+	Directory Directory
+	// Sinks, when set, receives every new alert and serves the sinks'
+	// status and dead letters.
+	Sinks Sinks
+	// Mounts are handlers served under their own prefix (SCIM, console).
+	Mounts []Mount
+	// Home, when set, is where GET / redirects (the console).
+	Home string
 
 	// Ping reports whether the store is reachable, for /readyz. Without
 	// it, readiness asks the store for the active bundle.
@@ -301,7 +311,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("api: register metrics: %w", err)
 	}
 	s.metrics = m
-	s.routes = s.routeTable()
+	s.routes = append(s.routeTable(), s.directoryRoutes()...)
 	s.router = s.buildRouter()
 	doc, err := s.openAPIJSON()
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/vigil-itm/vigil/alerts"
 	"github.com/vigil-itm/vigil/engine"
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/policies"
@@ -79,7 +80,7 @@ var errorTable = []errorClass{
 		"No bearer token, or a token that is unknown, revoked or expired."},
 	{CodeForbidden, http.StatusForbidden, nil,
 		"The token's role may not call this endpoint, or an agent acted for another agent."},
-	{CodeNotFound, http.StatusNotFound, []error{store.ErrNotFound},
+	{CodeNotFound, http.StatusNotFound, []error{store.ErrNotFound, alerts.ErrNotFound},
 		"No such record (alert, decision, bundle revision, user, token), or no such endpoint."},
 	{CodeMethodNotAllowed, http.StatusMethodNotAllowed, nil,
 		"The endpoint exists but not with this method."},

@@ -186,6 +186,12 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 		resp.Rejected = []rejectedEvent{}
 	}
 	ctx := c.Request.Context()
+	if s.deps.Directory != nil {
+		// The context at the time of the event is what the record keeps.
+		for _, e := range b.events {
+			s.deps.Directory.Enrich(e)
+		}
+	}
 	if len(b.events) > 0 {
 		res, err := s.deps.Events.Append(ctx, b.agentID, b.seq, b.events)
 		if err != nil {
@@ -350,12 +356,16 @@ func (s *Server) persistDecision(ctx context.Context, rec store.DecisionRecord) 
 	if !rec.Alert {
 		return true, false
 	}
-	if _, _, err := s.deps.Alerts.Create(ctx, rec); err != nil {
+	a, created, err := s.deps.Alerts.Create(ctx, rec)
+	if err != nil {
 		s.metrics.persistErrors.Inc()
 		s.log.Error("raise alert", "decision_id", rec.ID, "event_id", rec.EventID, "err", err)
 		return true, false
 	}
-	return true, true
+	if created && s.deps.Sinks != nil {
+		s.deps.Sinks.Dispatch(a, rec)
+	}
+	return true, created
 }
 
 // decisionRecord is what the store keeps of a decision.
@@ -403,6 +413,9 @@ func (s *Server) decide(c *gin.Context) (any, error) {
 	}
 	if err != nil {
 		return nil, &apiError{code: CodeInvalidEvent, msg: clientMessage(err), err: err}
+	}
+	if s.deps.Directory != nil {
+		s.deps.Directory.Enrich(e)
 	}
 	d, err := s.deps.Decider.Evaluate(c.Request.Context(), e)
 	if err != nil {

@@ -49,6 +49,15 @@ func (s *Server) buildRouter() *gin.Engine {
 	for _, rt := range s.routes {
 		r.Handle(rt.method, ginPath(rt.path), s.wrap(rt))
 	}
+	for _, m := range s.deps.Mounts {
+		h := gin.WrapH(m.Handler)
+		prefix := strings.TrimRight(m.Prefix, "/")
+		r.Any(prefix, h)
+		r.Any(prefix+"/*rest", h)
+	}
+	if s.deps.Home != "" {
+		r.GET("/", func(c *gin.Context) { c.Redirect(http.StatusFound, s.deps.Home) })
+	}
 	return r
 }
 
