@@ -1,0 +1,261 @@
+//go:build linux || darwin
+
+package printing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/netip"
+	"os"
+	"os/user"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/sensors"
+)
+
+// recentJobs is how many reported jobs the sensor remembers (and saves) so
+// that a job is never reported twice.
+const recentJobs = 512
+
+// Sensor follows the CUPS page_log. Build it with New.
+type Sensor struct {
+	cfg   Config
+	log   *slog.Logger
+	state string
+	track sensors.Tracker
+
+	pending map[string]*pendingJob
+	recent  []string
+	seen    map[string]bool
+	users   map[string]string
+	badLine bool
+}
+
+var (
+	_ sensors.Sensor         = (*Sensor)(nil)
+	_ sensors.HealthReporter = (*Sensor)(nil)
+)
+
+// pendingJob collects the per-page lines of a job until its total line.
+type pendingJob struct {
+	first PageLine
+	pages int64
+	last  time.Time
+}
+
+func newSensor(node *yaml.Node, env sensors.Env) (sensors.Sensor, error) {
+	cfg, err := ParseConfig(node)
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, env), nil
+}
+
+// New returns a sensor for cfg, which must be valid.
+func New(cfg Config, env sensors.Env) *Sensor {
+	logger := env.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Sensor{
+		cfg:     cfg,
+		log:     logger.With("component", "sensor."+Name),
+		state:   statePath(env.DataDir),
+		pending: map[string]*pendingJob{},
+		seen:    map[string]bool{},
+		users:   map[string]string{},
+	}
+}
+
+// Name returns "printing".
+func (s *Sensor) Name() string { return Name }
+
+// Health reports the sensor's state and counters.
+func (s *Sensor) Health() sensors.Health { return s.track.Health() }
+
+// Run follows the page log until ctx is done.
+func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
+	var st *tailState
+	if s.cfg.Resume {
+		st = loadState(s.state)
+	}
+	if st != nil {
+		for _, k := range st.Recent {
+			s.remember(k)
+		}
+	}
+	t := newTailer(s.cfg.PageLog)
+	defer t.close()
+	if err := t.resume(st); err != nil {
+		s.track.Set(sensors.StateFailed, "page_log", err.Error())
+		return fmt.Errorf("printing: follow page log: %w", err)
+	}
+	s.checkSetup()
+	tick := time.NewTicker(s.cfg.PollInterval)
+	defer tick.Stop()
+	for {
+		s.pollOnce(t, emit)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// checkSetup sets the health from what can be known before any job.
+func (s *Sensor) checkSetup() {
+	if d, err := ReadPageLogFormat(s.cfg.CupsdConf); err == nil && d.Value != PageLogFormat {
+		s.track.Set(sensors.StateDegraded, "page_log",
+			fmt.Sprintf("%s does not set PageLogFormat to the format the sensor reads; run `vigil sensors check`", s.cfg.CupsdConf))
+		return
+	}
+	if _, err := os.Stat(s.cfg.PageLog); errors.Is(err, fs.ErrNotExist) {
+		s.track.Set(sensors.StateOK, "page_log", "waiting for cupsd to create "+s.cfg.PageLog)
+		return
+	}
+	s.track.Set(sensors.StateOK, "page_log", "")
+}
+
+func (s *Sensor) pollOnce(t *tailer, emit func(event.Event)) {
+	read, err := t.poll(func(line []byte) { s.handleLine(string(line), emit) })
+	if err != nil {
+		s.track.Failed(err)
+		s.log.Warn("follow page log", "path", s.cfg.PageLog, "err", err)
+	}
+	s.expire(time.Now(), emit)
+	if read {
+		st := t.state()
+		st.Recent = s.recent
+		if err := saveState(s.state, st); err != nil {
+			s.track.Failed(err)
+		}
+	}
+}
+
+// handleLine turns one page_log line into an event, or into the running
+// total of a job still printing.
+func (s *Sensor) handleLine(line string, emit func(event.Event)) {
+	if line == "" {
+		return
+	}
+	p, err := ParsePageLine(line)
+	if err != nil {
+		s.track.Failed(err)
+		if !s.badLine {
+			s.badLine = true
+			s.track.Set(sensors.StateDegraded, "page_log",
+				"page_log has lines in another format: set PageLogFormat as `vigil sensors check` explains")
+			s.log.Warn("page_log line in another format", "path", s.cfg.PageLog, "err", err)
+		}
+		return
+	}
+	key := p.Printer + "-" + strconv.FormatInt(p.JobID, 10)
+	if s.seen[key] {
+		return
+	}
+	if !p.Total {
+		j := s.pending[key]
+		if j == nil {
+			j = &pendingJob{first: p}
+			s.pending[key] = j
+		}
+		j.pages += p.Sheets
+		j.last = time.Now()
+		return
+	}
+	pages := p.Sheets
+	if p.Impressions > 0 {
+		pages = p.Impressions
+	}
+	if j := s.pending[key]; j != nil {
+		if pages == 0 {
+			pages = j.pages
+		}
+		if p.Title == "" {
+			p.Title = j.first.Title
+		}
+		delete(s.pending, key)
+	}
+	s.report(key, p, pages, emit)
+}
+
+// expire reports jobs whose total line never came.
+func (s *Sensor) expire(now time.Time, emit func(event.Event)) {
+	for key, j := range s.pending {
+		if now.Sub(j.last) >= s.cfg.JobTimeout {
+			delete(s.pending, key)
+			s.report(key, j.first, j.pages, emit)
+		}
+	}
+}
+
+func (s *Sensor) report(key string, p PageLine, pages int64, emit func(event.Event)) {
+	s.remember(key)
+	copies := p.Copies
+	if copies <= 0 {
+		copies = 1
+	}
+	ev := event.Event{
+		Timestamp: p.Time,
+		Event: event.Meta{
+			ID:      event.NewID(p.Time),
+			Action:  event.ActionPrintJob,
+			Module:  Name,
+			Outcome: "success",
+		},
+		User: &event.User{Name: p.User, ID: s.uid(p.User)},
+		Print: &event.Print{
+			Printer:       p.Printer,
+			JobID:         strconv.FormatInt(p.JobID, 10),
+			Pages:         pages,
+			Copies:        copies,
+			DocumentTitle: p.Title,
+		},
+	}
+	if p.Host != "" && p.Host != "localhost" {
+		if ip, err := netip.ParseAddr(p.Host); err == nil {
+			ev.Source = &event.Endpoint{IP: ip.String()}
+		} else {
+			ev.Source = &event.Endpoint{Domain: p.Host}
+		}
+	}
+	ev.Normalize()
+	emit(ev)
+	s.track.Emitted()
+}
+
+func (s *Sensor) remember(key string) {
+	if s.seen[key] {
+		return
+	}
+	if len(s.recent) >= recentJobs {
+		delete(s.seen, s.recent[0])
+		s.recent = append(s.recent[:0], s.recent[1:]...)
+	}
+	s.recent = append(s.recent, key)
+	s.seen[key] = true
+}
+
+// uid looks up a user's numeric id, remembering the answer.
+func (s *Sensor) uid(name string) string {
+	if id, ok := s.users[name]; ok {
+		return id
+	}
+	id := ""
+	if u, err := user.Lookup(name); err == nil {
+		id = u.Uid
+	}
+	if len(s.users) > 1024 {
+		clear(s.users)
+	}
+	s.users[name] = id
+	return id
+}
