@@ -12,17 +12,19 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"sync"
 	"syscall"
 	"time"
 
+	oklogrun "github.com/oklog/run"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-itm/vigil/alerts"
 	"github.com/vigil-itm/vigil/api"
 	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/identity/sources"
 	"github.com/vigil-itm/vigil/policies"
 	builtin "github.com/vigil-itm/vigil/policies/library"
 	"github.com/vigil-itm/vigil/store"
@@ -43,6 +45,11 @@ type ServerConfig struct {
 		DecisionsDays int `yaml:"decisions_days"`
 		AuditDays     int `yaml:"audit_days"`
 	} `yaml:"retention"`
+	// Identity configures the user directory and its sources (SCIM, LDAP,
+	// HR); see docs/identity.md.
+	Identity yaml.Node `yaml:"identity"`
+	// Sinks configures SIEM delivery; see docs/siem.md.
+	Sinks alerts.Config `yaml:"sinks"`
 }
 
 // Validate checks the configuration.
@@ -90,6 +97,8 @@ func defaultDataDir() string {
 
 func (e *env) runCmd() *cobra.Command {
 	var dataDir, listen string
+	var sensorList []string
+	var noAgent bool
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run Vigil on this machine: server, store and the built-in policy library",
@@ -97,8 +106,9 @@ func (e *env) runCmd() *cobra.Command {
 store and a bundle working copy under --data-dir, and the built-in policy
 library, activated and watched for edits. On first start it creates an admin
 API token, prints it and writes it to DATA_DIR/admin-token (readable by its
-owner only). Endpoint sensors, evidence capture and the web console are not
-part of this release. SIGINT or SIGTERM stops it cleanly.`,
+owner only). A local agent runs the endpoint sensors on this machine and
+forwards to the server (--sensors picks them, --no-agent turns it off); the
+web console is served at /console/. SIGINT or SIGTERM stops it cleanly.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var c ServerConfig
@@ -108,11 +118,14 @@ part of this release. SIGINT or SIGTERM stops it cleanly.`,
 			if err := c.Validate(); err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			return e.serve(cmd.Context(), &c, true)
+			return e.serve(cmd.Context(), &c, &localAgent{dataDir: filepath.Join(c.DataDir, "agent"), sensors: sensorList,
+				noAgent: noAgent, version: Version})
 		},
 	}
 	cmd.Flags().StringVar(&dataDir, "data-dir", defaultDataDir(), "where the database, bundles and admin token live")
-	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8470", "address of the REST API")
+	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8470", "address of the REST API and the console")
+	cmd.Flags().StringSliceVar(&sensorList, "sensors", nil, "run only these sensors in the local agent (default: every sensor that is on by default)")
+	cmd.Flags().BoolVar(&noAgent, "no-agent", false, "run the server and console only, without the local agent")
 	return cmd
 }
 
@@ -130,7 +143,7 @@ func (e *env) serverCmd() *cobra.Command {
 			if err != nil {
 				return &exitError{code: ExitUsage, err: err}
 			}
-			return e.serve(cmd.Context(), c, false)
+			return e.serve(cmd.Context(), c, nil)
 		},
 	}
 	cmd.Flags().StringVar(&configPath, "config", "", "strict YAML configuration file (see docs/operations.md)")
@@ -176,8 +189,9 @@ func (e *env) tokenCmd() *cobra.Command {
 	return cmd
 }
 
-// serve runs the server until SIGINT/SIGTERM or ctx ends.
-func (e *env) serve(parent context.Context, c *ServerConfig, firstStart bool) error {
+// serve runs the server (and, for `vigil run`, the local agent) until
+// SIGINT/SIGTERM or ctx ends.
+func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) error {
 	if parent == nil {
 		parent = context.Background()
 	}
@@ -233,16 +247,49 @@ func (e *env) serve(parent context.Context, c *ServerConfig, firstStart bool) er
 		}
 		return engine.BundleRef{Name: p.Name(), Revision: p.Revision()}, nil
 	}
-	srv, err := api.New(c.API, api.Deps{
-		Engine: live, Decider: decider, Activate: activate,
-		Events: db.Events(), Decisions: db.Decisions(), Alerts: db.Alerts(), Bundles: db.Bundles(),
-		Users: db.Users(), Audit: db.Audit(), Tokens: db.Tokens(),
-		Registry: reg, Logger: logger,
-	})
+
+	// Identity: the merged directory, SCIM, LDAP and HR sources.
+	idCfg, err := sources.Decode(&c.Identity)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: err}
+	}
+	id, err := sources.New(ctx, idCfg, db.Identity(), logger)
+	if err != nil {
+		return cannot(fmt.Errorf("identity: %w", err))
+	}
+	// SIEM delivery.
+	if c.Sinks.StateDir == "" {
+		c.Sinks.StateDir = filepath.Join(c.DataDir, "sinks")
+	}
+	c.Sinks.Version = Version
+	sinks, err := alerts.New(c.Sinks, logger, reg)
+	if err != nil {
+		return &exitError{code: ExitUsage, err: fmt.Errorf("sinks: %w", err)}
+	}
+	if c.API.EvidenceDir == "" {
+		c.API.EvidenceDir = filepath.Join(c.DataDir, "evidence")
+	}
+	archive, err := newEvidenceArchive(c.DataDir)
 	if err != nil {
 		return cannot(err)
 	}
-	if firstStart {
+
+	deps := api.Deps{
+		Engine: live, Decider: decider, Activate: activate,
+		Directory: id.Directory, Sinks: sinks, EvidenceArchive: archive,
+		Registry: reg, Logger: logger,
+	}.WithStore(db)
+	// Without SCIM configured, /scim/v2 answers 404.
+	deps.Mounts = append(deps.Mounts, api.Mount{Prefix: "/scim/v2", Handler: id.SCIMHandler()})
+	deps.Mounts = append(deps.Mounts, consoleMounts()...)
+	if len(consoleMounts()) > 0 {
+		deps.Home = "/console/"
+	}
+	srv, err := api.New(c.API, deps)
+	if err != nil {
+		return cannot(err)
+	}
+	if local != nil {
 		if err := e.ensureAdminToken(ctx, db, c); err != nil {
 			return cannot(err)
 		}
@@ -255,29 +302,43 @@ func (e *env) serve(parent context.Context, c *ServerConfig, firstStart bool) er
 	if c.API.TLSCertFile != "" {
 		scheme = "https"
 	}
-	fmt.Fprintf(e.stdout, "Vigil is running: API %s://%s/api/v1 (OpenAPI at /api/v1/openapi.json), data in %s\n", scheme, ln.Addr(), c.DataDir)
+	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	fmt.Fprintf(e.stdout, "Vigil is running: API %s/api/v1 (OpenAPI at /api/v1/openapi.json), data in %s\n", base, c.DataDir)
+	if deps.Home != "" {
+		fmt.Fprintf(e.stdout, "console: %s%s (sign in with the admin token)\n", base, deps.Home)
+	}
 	fmt.Fprintf(e.stdout, "active bundle %s revision %s from %s (edits are picked up live)\n", live.Program().Name(), live.Program().Revision(), bundleDir)
 
-	var wg sync.WaitGroup
-	errs := make(chan error, 4)
-	run := func(name string, fn func(context.Context) error) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := fn(ctx); err != nil && !errors.Is(err, context.Canceled) {
-				errs <- fmt.Errorf("%s: %w", name, err)
-				stop()
+	var g oklogrun.Group
+	addCtx := func(name string, fn func(context.Context) error) {
+		rctx, cancel := context.WithCancel(ctx)
+		g.Add(func() error {
+			if err := fn(rctx); err != nil && !errors.Is(err, context.Canceled) {
+				return fmt.Errorf("%s: %w", name, err)
 			}
-		}()
+			// A part with nothing to do (no identity source, no sink) returns
+			// at once; that must not stop the others.
+			<-rctx.Done()
+			return nil
+		}, func(error) { cancel() })
 	}
-	run("api", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
-	run("bundle watcher", live.Watch)
-	run("decision bundle watcher", decider.Watch)
-	run("retention", db.Run)
-	<-ctx.Done()
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	// Everything stops when the first part returns: a signal ends ctx, and
+	// ctx ends every part.
+	g.Add(func() error { <-ctx.Done(); return nil }, func(error) { stop() })
+	addCtx("api", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
+	addCtx("bundle watcher", live.Watch)
+	addCtx("decision bundle watcher", decider.Watch)
+	addCtx("retention", db.Run)
+	addCtx("identity", id.Run)
+	addCtx("sinks", sinks.Run)
+	if local != nil {
+		a, err := local.build(ctx, db, base, logger)
+		if err != nil {
+			return cannot(fmt.Errorf("local agent: %w", err))
+		}
+		addCtx("agent", a.Run)
+	}
+	if err := g.Run(); err != nil {
 		return cannot(err)
 	}
 	logger.Info("stopped")

@@ -46,7 +46,8 @@ func TestRunServesTheLibraryAndRaisesAlerts(t *testing.T) {
 	require.NoError(t, c.Validate())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- e.serve(ctx, &c, true) }()
+	local := &localAgent{dataDir: filepath.Join(dir, "agent"), sensors: []string{"cloudsync"}, version: "test"}
+	go func() { done <- e.serve(ctx, &c, local) }()
 	defer func() {
 		cancel()
 		select {
@@ -106,6 +107,13 @@ func TestRunServesTheLibraryAndRaisesAlerts(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "jdoe", a["user"])
 	require.Contains(t, a["rule_ids"], "usb-sensitive-file")
+
+	// The local agent enrolled over the API and reports.
+	require.Eventually(t, func() bool {
+		code, res := do("GET", "/api/v1/agents", "")
+		agents, _ := res["agents"].([]any)
+		return code == http.StatusOK && len(agents) == 1
+	}, 30*time.Second, 100*time.Millisecond)
 
 	resp, err := http.Get(base + "/readyz")
 	require.NoError(t, err)
