@@ -152,11 +152,17 @@ func (e *env) serverCmd() *cobra.Command {
 
 func (e *env) tokenCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "token", Short: "Manage API tokens in a local store"}
-	var dataDir, role, name string
+	var dataDir, role, name, kind string
 	var expires time.Duration
+	var singleUse bool
 	create := &cobra.Command{
 		Use:   "create --role ROLE --name NAME",
-		Short: "Create an API token (admin, analyst, auditor or agent) and print it once",
+		Short: "Create an API token (admin, analyst, auditor or agent) or an agent enrollment token, and print it once",
+		Long: `Create a token in the local store and print its secret once.
+
+An enrollment token (--kind enrollment --role agent) lets new agents enroll
+with vigil agent --enroll-token; it must be --single-use, or --expires, or
+both.`,
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if name == "" || role == "" {
@@ -168,7 +174,7 @@ func (e *env) tokenCmd() *cobra.Command {
 				return cannot(err)
 			}
 			defer func() { _ = db.Close() }()
-			nt := store.NewToken{Name: name, Role: store.Role(role), CreatedBy: "cli"}
+			nt := store.NewToken{Name: name, Role: store.Role(role), Kind: store.TokenKind(kind), SingleUse: singleUse, CreatedBy: "cli"}
 			if expires > 0 {
 				nt.Expires = time.Now().Add(expires)
 			}
@@ -185,6 +191,8 @@ func (e *env) tokenCmd() *cobra.Command {
 	create.Flags().StringVar(&role, "role", "", "admin, analyst, auditor or agent")
 	create.Flags().StringVar(&name, "name", "", "what the token is for")
 	create.Flags().DurationVar(&expires, "expires", 0, "lifetime (such as 720h); 0 never expires")
+	create.Flags().StringVar(&kind, "kind", "api", "api, or enrollment for agent enrollment")
+	create.Flags().BoolVar(&singleUse, "single-use", false, "an enrollment token that works once")
 	cmd.AddCommand(create)
 	return cmd
 }
