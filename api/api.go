@@ -311,7 +311,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("api: register metrics: %w", err)
 	}
 	s.metrics = m
-	s.routes = append(s.routeTable(), s.directoryRoutes()...)
+	s.routes = append(append(s.routeTable(), s.eventRoutes()...), s.directoryRoutes()...)
 	s.router = s.buildRouter()
 	doc, err := s.openAPIJSON()
 	if err != nil {
