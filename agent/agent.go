@@ -58,6 +58,12 @@ type Options struct {
 	Host *event.Host
 	// EngineOptions are passed to the engine.
 	EngineOptions []engine.Option
+	// Services run beside the sensors (such as the screen recorder) and
+	// stop with them. A service that fails is logged, not restarted.
+	Services []func(context.Context) error
+	// Observe, when set, sees every event before it is evaluated (the
+	// evidence buffers follow the focused window through it).
+	Observe func(*event.Event)
 }
 
 // Agent is the endpoint runtime. Create it with New and call Run.
@@ -298,6 +304,13 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		sensorWG.Go(func() { a.superviseSensor(sensorCtx, name, run) })
 	}
+	for _, svc := range a.opts.Services {
+		sensorWG.Go(func() {
+			if err := svc(sensorCtx); err != nil && sensorCtx.Err() == nil {
+				a.log.Error("agent service failed", "err", err)
+			}
+		})
+	}
 
 	// The uploader, heartbeat and bundle poller outlive the sensors by the
 	// drain; they stop on uploadCtx.
@@ -462,6 +475,9 @@ func (a *Agent) process(ctx, captureCtx context.Context) {
 	}
 	handle := func(e *event.Event) {
 		a.fill(e)
+		if a.opts.Observe != nil {
+			a.opts.Observe(e)
+		}
 		if err := e.Validate(); err != nil {
 			a.log.Warn("sensor produced an invalid event; dropped", "module", e.Event.Module, "action", e.Event.Action, "err", err)
 			return

@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigil-itm/vigil/alerts"
 	"github.com/vigil-itm/vigil/api"
+	"github.com/vigil-itm/vigil/console"
 	"github.com/vigil-itm/vigil/engine"
 	"github.com/vigil-itm/vigil/identity/sources"
 	"github.com/vigil-itm/vigil/policies"
@@ -163,7 +164,7 @@ func (e *env) tokenCmd() *cobra.Command {
 An enrollment token (--kind enrollment --role agent) lets new agents enroll
 with vigil agent --enroll-token; it must be --single-use, or --expires, or
 both.`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if name == "" || role == "" {
 				return &exitError{code: ExitUsage, err: errors.New("--role and --name are required")}
@@ -290,9 +291,7 @@ func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) 
 	// Without SCIM configured, /scim/v2 answers 404.
 	deps.Mounts = append(deps.Mounts, api.Mount{Prefix: "/scim/v2", Handler: id.SCIMHandler()})
 	deps.Mounts = append(deps.Mounts, consoleMounts()...)
-	if len(consoleMounts()) > 0 {
-		deps.Home = "/console/"
-	}
+	deps.Home = console.Prefix
 	srv, err := api.New(c.API, deps)
 	if err != nil {
 		return cannot(err)

@@ -49,4 +49,3 @@ func (e *env) sinkCmd() *cobra.Command {
 	cmd.AddCommand(test)
 	return cmd
 }
-

@@ -1,25 +1,187 @@
 package cli
 
 import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/vigil-itm/vigil/agent"
 	"github.com/vigil-itm/vigil/api"
+	"github.com/vigil-itm/vigil/console"
+	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/evidence"
+	"github.com/vigil-itm/vigil/evidence/screen"
 )
 
-// newEvidenceArchive returns the server's handling of evidence packages,
-// with its countersigning key under dataDir.
-func newEvidenceArchive(dataDir string) (api.EvidenceArchive, error) {
-	_ = dataDir
-	return nil, nil
+// evidenceArchive is the server's side of the evidence package format:
+// unpack, verify with the agent's enrolled key, countersign with the
+// server's own key.
+type evidenceArchive struct {
+	key ed25519.PrivateKey
 }
 
-// agentOptions returns the agent's collaborators: evidence buffers and
-// capture, with the agent's signing key under dataDir.
+var _ api.EvidenceArchive = (*evidenceArchive)(nil)
+
+// newEvidenceArchive returns the server's handling of evidence packages,
+// with its countersigning key in dataDir/server-evidence-key.pem (created
+// on first start, readable by its owner only).
+func newEvidenceArchive(dataDir string) (api.EvidenceArchive, error) {
+	k, err := evidence.LoadOrCreateKey(filepath.Join(dataDir, "server-evidence-key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("server evidence key: %w", err)
+	}
+	return &evidenceArchive{key: k}, nil
+}
+
+func (a *evidenceArchive) Unpack(archive, dir string) error {
+	tmp := dir + ".unzip"
+	_ = os.RemoveAll(tmp)
+	defer func() { _ = os.RemoveAll(tmp) }()
+	pkg, err := evidence.Unzip(archive, tmp, evidence.ZipLimits{})
+	if err != nil {
+		return err
+	}
+	return os.Rename(pkg, dir)
+}
+
+func (a *evidenceArchive) Manifest(dir string) (api.EvidenceManifest, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return api.EvidenceManifest{}, err
+	}
+	m, err := evidence.ParseManifest(data)
+	if err != nil {
+		return api.EvidenceManifest{}, err
+	}
+	return api.EvidenceManifest{AlertID: m.AlertID, Host: m.Host, User: m.User, Partial: m.Partial}, nil
+}
+
+func (a *evidenceArchive) Verify(dir string, agentKey ed25519.PublicKey) (api.EvidenceVerdict, error) {
+	rep, err := evidence.Verify(dir, evidence.VerifyOptions{AgentKey: agentKey, ServerKey: a.ServerKey()})
+	if err != nil {
+		return api.EvidenceVerdict{}, err
+	}
+	rep.Manifest = nil // the manifest is in the package; the verdict stays small
+	raw, err := json.Marshal(rep)
+	if err != nil {
+		return api.EvidenceVerdict{}, err
+	}
+	return api.EvidenceVerdict{OK: rep.OK, Problems: rep.Failures, Report: raw}, nil
+}
+
+func (a *evidenceArchive) Countersign(dir string) error {
+	err := evidence.Countersign(dir, a.key)
+	if errors.Is(err, evidence.ErrCountersigned) {
+		return nil
+	}
+	return err
+}
+
+func (a *evidenceArchive) Zip(dir string, w io.Writer) error { return evidence.Zip(dir, w) }
+
+func (a *evidenceArchive) ServerKey() ed25519.PublicKey {
+	pub, _ := a.key.Public().(ed25519.PublicKey)
+	return pub
+}
+
+// agentOptions returns the agent's collaborators: the evidence ring
+// buffers the sensors feed, the screen recorder, and the capture that
+// writes a signed package when a decision asks for evidence. The signing
+// key is the agent's enrolled evidence key in dataDir.
 func agentOptions(dataDir, version string, logger *slog.Logger) (agent.Options, error) {
-	_ = dataDir
-	return agent.Options{Logger: logger, Version: version}, nil
+	opts := agent.Options{Logger: logger, Version: version}
+	cfg := evidence.DefaultConfig()
+	if p := filepath.Join(dataDir, "evidence.yml"); fileExists(p) {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return opts, err
+		}
+		if err := evidence.DecodeConfig(data, &cfg); err != nil {
+			return opts, fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	if !cfg.Enabled {
+		return opts, nil
+	}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return opts, err
+	}
+	key, err := agent.LoadOrCreateEvidenceKey(dataDir)
+	if err != nil {
+		return opts, err
+	}
+	buf, err := evidence.NewBuffers(cfg, logger.With("component", "evidence"))
+	if err != nil {
+		return opts, err
+	}
+	var grabber evidence.Grabber
+	if cfg.Screen.Enabled {
+		if g, err := screen.New(cfg.Screen.Backend); err != nil {
+			logger.Info("no screen evidence: the screen cannot be captured here", "err", err)
+		} else {
+			grabber = g
+		}
+	}
+	spool := filepath.Join(dataDir, "evidence")
+	rec, err := evidence.NewRecorder(evidence.RecorderOptions{Buffers: buf, Grabber: grabber, Key: key, SpoolDir: spool,
+		Logger: logger.With("component", "evidence")})
+	if err != nil {
+		return opts, err
+	}
+	opts.Evidence = buf
+	opts.Services = append(opts.Services, rec.Run)
+	opts.Observe = func(e *event.Event) {
+		if e.Event.Action == "window-focused" && e.Window != nil {
+			buf.SetFocus(e.Window.App, e.Window.Title)
+		}
+	}
+	opts.Capture = func(ctx context.Context, d engine.Decision, e *event.Event, zipPath string) error {
+		req := evidence.Request{AlertID: d.DecisionID, Time: d.Timestamp, Severity: d.Severity,
+			BundleName: d.Bundle.Name, BundleRevision: d.Bundle.Revision, Spec: *d.Evidence}
+		for _, r := range d.Rules {
+			req.RuleIDs = append(req.RuleIDs, r.ID)
+		}
+		if e.Host != nil {
+			req.Host = e.Host.Name
+		}
+		if e.User != nil {
+			req.User, req.Groups = e.User.Name, e.User.Groups
+		}
+		res, err := rec.Capture(ctx, req)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = os.RemoveAll(res.Dir) }()
+		f, err := os.OpenFile(zipPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return err
+		}
+		if err := evidence.Zip(res.Dir, f); err != nil {
+			_ = f.Close()
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			_ = f.Close()
+			return err
+		}
+		return f.Close()
+	}
+	return opts, nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
 
 // consoleMounts returns the web console's handler, served at /console/.
-func consoleMounts() []api.Mount { return nil }
+func consoleMounts() []api.Mount {
+	return []api.Mount{{Prefix: "/console", Handler: console.Handler()}}
+}
