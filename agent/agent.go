@@ -441,6 +441,9 @@ func (a *Agent) health() map[string]sensors.Health {
 				// The supervisor's failure state wins over a stale report.
 				if h.State != sensors.StateFailed {
 					own.Events = h.Events
+					if own.Since.IsZero() {
+						own.Since = h.Since
+					}
 					h = own
 				}
 			}
