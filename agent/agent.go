@@ -89,6 +89,7 @@ type Agent struct {
 	bundleETag string
 
 	captures sync.WaitGroup
+	lock     *os.File
 }
 
 // sensorRun is one running sensor and its health.
@@ -103,7 +104,7 @@ var severityRank = map[string]int{"info": 1, "low": 2, "medium": 3, "high": 4, "
 // New prepares an agent: it opens the spool, loads or creates the evidence
 // key, loads the last good bundle (the built-in library before the first
 // download) and builds the sensors. Nothing runs until Run.
-func New(cfg Config, opts Options) (*Agent, error) {
+func New(cfg Config, opts Options) (_ *Agent, err error) {
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -117,12 +118,21 @@ func New(cfg Config, opts Options) (*Agent, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("agent data dir: %w", err)
 	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	a.lock = lock
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
 	if opts.Host != nil {
 		a.host = *opts.Host
 	} else {
 		a.host = LocalHost()
 	}
-	var err error
 	if a.client, err = NewClient(cfg.Server, cfg.ServerCAFile, cfg.RequestTimeout); err != nil {
 		return nil, err
 	}
@@ -346,6 +356,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	stopUpload()
 	netWG.Wait()
 	a.log.Info("agent stopped")
+	a.Close()
 	return nil
 }
 
@@ -851,6 +862,15 @@ func (a *Agent) UpdateBundle(ctx context.Context) error {
 	a.log.Info("policy activated", "bundle", p.Name(), "revision", p.Revision())
 	a.emitAgent("policy-activated", "", fmt.Sprintf("bundle %s revision %s", p.Name(), p.Revision()))
 	return nil
+}
+
+// Close releases the data directory; Run calls it when it returns. An agent
+// made with New and never run must be closed.
+func (a *Agent) Close() {
+	if a.lock != nil {
+		_ = a.lock.Close()
+		a.lock = nil
+	}
 }
 
 // Program returns the active compiled bundle.

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -193,4 +194,20 @@ func FuzzParseItemName(f *testing.F) {
 			t.Fatalf("%q: round trip %q failed", name, itemName(it))
 		}
 	})
+}
+
+func TestOneAgentPerDataDir(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no flock on windows")
+	}
+	dir := t.TempDir()
+	cfg := Config{Server: "http://127.0.0.1:1", DataDir: dir, OnlySensors: []string{}}
+	a, err := New(cfg, Options{})
+	require.NoError(t, err)
+	_, err = New(cfg, Options{})
+	require.ErrorContains(t, err, "in use by another agent")
+	a.Close()
+	b, err := New(cfg, Options{})
+	require.NoError(t, err, "the lock goes with the agent")
+	b.Close()
 }

@@ -94,8 +94,9 @@ func freeAddr(t *testing.T) string {
 // TestFleetServerKilledMidBurst runs `vigil server` and `vigil agent` as
 // processes: the agent enrolls with a one-time token, pulls the bundle and
 // forwards what its cloud-sync sensor sees; the server is killed (SIGKILL)
-// in the middle of a burst of files and started again, and every event
-// arrives exactly once.
+// in the middle of a burst of files and started again, then the agent is
+// killed with a full spool and again mid-upload, and every event arrives
+// exactly once.
 func TestFleetServerKilledMidBurst(t *testing.T) {
 	dir := t.TempDir()
 	serverDir := filepath.Join(dir, "server")
@@ -197,8 +198,53 @@ sensors:
 	server = startVigil(t, "server", "--config", serverCfg)
 	require.Eventually(t, func() bool { return countCloud() == burst }, 60*time.Second, 100*time.Millisecond,
 		"server:\n%s\nagent:\n%s", server.output(), agent.output())
-	// Nothing twice: still exactly burst after the agent has drained.
+
+	// The agent is killed with a full spool, while the server is down, and
+	// again just after uploading resumed: what was spooled arrives once.
+	server.kill()
+	for i := range burst {
+		require.NoError(t, os.WriteFile(filepath.Join(sync, fmt.Sprintf("second-%03d.txt", i)), []byte("y"), 0o600))
+	}
+	spool := filepath.Join(dir, "agent", "spool")
+	require.Eventually(t, func() bool { return spooled(t, spool) == burst }, 30*time.Second, 50*time.Millisecond, agent.output())
+	agent.kill()
+	server = startVigil(t, "server", "--config", serverCfg)
+	agent = startVigil(t, "agent", "--config", agentCfg)
+	require.Eventually(t, func() bool { return countCloud() > burst }, 30*time.Second, 10*time.Millisecond, agent.output())
+	agent.kill() // mid-upload
+	agent = startVigil(t, "agent", "--config", agentCfg)
+	require.Eventually(t, func() bool { return countCloud() == 2*burst }, 60*time.Second, 100*time.Millisecond,
+		"server:\n%s\nagent:\n%s", server.output(), agent.output())
+
+	// Nothing twice: still exactly that after the agent has drained.
 	agent.stop(t)
-	require.Equal(t, burst, countCloud())
+	require.Equal(t, 2*burst, countCloud())
 	server.stop(t)
+}
+
+// spooled counts the cloud-sync events waiting in an agent's spool.
+func spooled(t *testing.T, dir string) int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*.batch.json"))
+	n := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue // uploaded and removed meanwhile
+		}
+		var b struct {
+			Events []struct {
+				Event struct {
+					Action string `json:"action"`
+				} `json:"event"`
+			} `json:"events"`
+		}
+		require.NoError(t, json.Unmarshal(data, &b))
+		for _, e := range b.Events {
+			if e.Event.Action == "file-copied-to-cloud-sync" {
+				n++
+			}
+		}
+	}
+	return n
 }
