@@ -54,7 +54,7 @@ func Start(t testing.TB, width, height int) string {
 	})
 	lines := make(chan string, 1)
 	go func() {
-		defer r.Close()
+		defer func() { _ = r.Close() }()
 		s := bufio.NewScanner(r)
 		if s.Scan() {
 			lines <- s.Text()
