@@ -254,62 +254,48 @@ func (s *Server) listDeadLetters(c *gin.Context) (any, error) {
 	return deadLetterList{DeadLetters: dl}, nil
 }
 
-func (s *Server) retryDeadLetter(c *gin.Context) (any, error) {
-	sk, err := s.sinks()
-	if err != nil {
-		return nil, err
+// sinkChange is an audited change to a sink: do makes it and returns the
+// answer; the audit target is the sink, or sink:id for one dead letter.
+func (s *Server) sinkChange(action string, do func(c *gin.Context, sk Sinks, name, id string) (any, error)) handlerFunc {
+	return func(c *gin.Context) (any, error) {
+		sk, err := s.sinks()
+		if err != nil {
+			return nil, err
+		}
+		name, id := c.Param("name"), c.Param("id")
+		out, err := do(c, sk, name, id)
+		if err != nil {
+			return nil, err
+		}
+		target := name
+		if id != "" {
+			target += ":" + id
+		}
+		return out, s.audit(c, action, target, "")
 	}
-	name, id := c.Param("name"), c.Param("id")
+}
+
+func retryDeadLetter(_ *gin.Context, sk Sinks, name, id string) (any, error) {
 	if err := sk.Retry(name, id); err != nil {
-		return nil, err
-	}
-	if err := s.audit(c, "sink.retry", name+":"+id, ""); err != nil {
 		return nil, err
 	}
 	return retryResponse{Retried: 1}, nil
 }
 
-func (s *Server) retryAllDeadLetters(c *gin.Context) (any, error) {
-	sk, err := s.sinks()
-	if err != nil {
-		return nil, err
-	}
-	name := c.Param("name")
+func retryAllDeadLetters(_ *gin.Context, sk Sinks, name, _ string) (any, error) {
 	n, err := sk.RetryAll(name)
 	if err != nil {
-		return nil, err
-	}
-	if err := s.audit(c, "sink.retry", name, ""); err != nil {
 		return nil, err
 	}
 	return retryResponse{Retried: n}, nil
 }
 
-func (s *Server) discardDeadLetter(c *gin.Context) (any, error) {
-	sk, err := s.sinks()
-	if err != nil {
-		return nil, err
-	}
-	name, id := c.Param("name"), c.Param("id")
-	if err := sk.Discard(name, id); err != nil {
-		return nil, err
-	}
-	return nil, s.audit(c, "sink.discard", name+":"+id, "")
+func discardDeadLetter(_ *gin.Context, sk Sinks, name, id string) (any, error) {
+	return nil, sk.Discard(name, id)
 }
 
-func (s *Server) testSink(c *gin.Context) (any, error) {
-	sk, err := s.sinks()
-	if err != nil {
-		return nil, err
-	}
-	name := c.Param("name")
-	if err := sk.SendTest(c.Request.Context(), name); err != nil {
-		return nil, err
-	}
-	if err := s.audit(c, "sink.test", name, ""); err != nil {
-		return nil, err
-	}
-	return nil, nil
+func testSink(c *gin.Context, sk Sinks, name, _ string) (any, error) {
+	return nil, sk.SendTest(c.Request.Context(), name)
 }
 
 // directoryRoutes are the routes of the user directory and SIEM sinks.
@@ -422,7 +408,7 @@ func (s *Server) directoryRoutes() []route {
 			pathParams: []param{pName},
 			resp:       content{status: http.StatusOK, desc: "How many went back to the queue.", mediaType: mediaJSON, schema: retryResponse{}},
 			errors:     sinkErrs,
-			handle:     s.retryAllDeadLetters,
+			handle:     s.sinkChange("sink.retry", retryAllDeadLetters),
 		},
 		{
 			method: http.MethodPost, path: "/api/v1/sinks/{name}/dead-letters/{id}/retry", op: "retryDeadLetter", tag: "sinks",
@@ -431,7 +417,7 @@ func (s *Server) directoryRoutes() []route {
 			pathParams: []param{pName, pDead},
 			resp:       content{status: http.StatusOK, desc: "Queued again.", mediaType: mediaJSON, schema: retryResponse{}},
 			errors:     sinkErrs,
-			handle:     s.retryDeadLetter,
+			handle:     s.sinkChange("sink.retry", retryDeadLetter),
 		},
 		{
 			method: http.MethodDelete, path: "/api/v1/sinks/{name}/dead-letters/{id}", op: "discardDeadLetter", tag: "sinks",
@@ -440,7 +426,7 @@ func (s *Server) directoryRoutes() []route {
 			pathParams: []param{pName, pDead},
 			resp:       content{status: http.StatusNoContent, desc: "Discarded."},
 			errors:     sinkErrs,
-			handle:     s.discardDeadLetter,
+			handle:     s.sinkChange("sink.discard", discardDeadLetter),
 		},
 		{
 			method: http.MethodPost, path: "/api/v1/sinks/{name}/test", op: "testSink", tag: "sinks",
@@ -449,7 +435,7 @@ func (s *Server) directoryRoutes() []route {
 			pathParams: []param{pName},
 			resp:       content{status: http.StatusNoContent, desc: "Delivered."},
 			errors:     sinkErrs,
-			handle:     s.testSink,
+			handle:     s.sinkChange("sink.test", testSink),
 		},
 	}
 }

@@ -286,7 +286,7 @@ func (s *Server) recordAgentDecisions(ctx context.Context, b *decodedBatch) (dec
 
 // persistWorkers bounds the decisions of one batch stored concurrently, so
 // that the store's writer can commit them together.
-const persistWorkers = 8
+const persistWorkers = 64
 
 // evaluateStored evaluates newly stored events in batch order, records
 // the decisions that have findings and raises the alerts they ask for. A

@@ -1,0 +1,156 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-itm/vigil/alerts"
+	"github.com/vigil-itm/vigil/identity"
+	"github.com/vigil-itm/vigil/identity/sources"
+	"github.com/vigil-itm/vigil/store"
+)
+
+// withDirectoryAndSinks gives the test server a real directory (no
+// sources) and a real dispatcher with the given sinks.
+func withDirectoryAndSinks(t *testing.T, env *testEnv, sinksYAML string) *alerts.Dispatcher {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	id, err := sources.New(ctx, sources.Config{}, env.db.Identity(), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	var cfg alerts.Config
+	require.NoError(t, yaml.Unmarshal([]byte(sinksYAML), &cfg))
+	cfg.StateDir = t.TempDir()
+	d, err := alerts.New(cfg, slog.New(slog.DiscardHandler), nil)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	env.srv.deps.Directory, env.srv.deps.Sinks = id.Directory, d
+	return d
+}
+
+func TestPeopleAndWatchlists(t *testing.T) {
+	env := newTestEnv(t)
+	withDirectoryAndSinks(t, env, "outputs: []")
+
+	r := env.do(store.RoleAnalyst, http.MethodGet, "/api/v1/watchlists", nil)
+	require.Equal(t, http.StatusOK, r.status)
+	var wl watchlistList
+	r.json(t, &wl)
+	require.Len(t, wl.Watchlists, 3, "departing, contractors, privileged")
+
+	r = env.do(store.RoleAuditor, http.MethodPost, "/api/v1/watchlists", watchlistRequest{Name: "hr-case-17"})
+	require.Equal(t, http.StatusForbidden, r.status, "auditors change nothing")
+	r = env.do(store.RoleAnalyst, http.MethodPost, "/api/v1/watchlists", watchlistRequest{Name: "hr-case-17", Description: "open HR case"})
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	r = env.do(store.RoleAnalyst, http.MethodPost, "/api/v1/watchlists", watchlistRequest{Name: "hr-case-17"})
+	require.Equal(t, http.StatusConflict, r.status)
+	r = env.do(store.RoleAnalyst, http.MethodPut, "/api/v1/watchlists/hr-case-17/members/jdoe", memberRequest{Reason: "case 17"})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	var w identity.Watchlist
+	r.json(t, &w)
+	require.Equal(t, []string{"jdoe"}, w.Members)
+
+	r = env.do(store.RoleAuditor, http.MethodGet, "/api/v1/people/jdoe", nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	var p identity.Person
+	r.json(t, &p)
+	require.Contains(t, p.Watchlists, "hr-case-17")
+	r = env.do(store.RoleAuditor, http.MethodGet, "/api/v1/people?watchlist=hr-case-17", nil)
+	var pl personList
+	r.json(t, &pl)
+	require.Len(t, pl.People, 1)
+	r = env.do(store.RoleAuditor, http.MethodGet, "/api/v1/people?contractor=maybe", nil)
+	require.Equal(t, http.StatusBadRequest, r.status)
+
+	// Events are enriched before they are stored and evaluated.
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	r = env.do(store.RoleAgent, http.MethodPost, "/api/v1/events", batch("", 1, benign("01JD0000000000000000000011", at)))
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	evs, _, err := env.db.Events().Query(context.Background(), store.EventFilter{User: "jdoe"})
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.Contains(t, evs[0].User.Watchlists, "hr-case-17")
+
+	r = env.do(store.RoleAnalyst, http.MethodDelete, "/api/v1/watchlists/hr-case-17/members/jdoe", nil)
+	require.Equal(t, http.StatusOK, r.status)
+	r = env.do(store.RoleAnalyst, http.MethodDelete, "/api/v1/watchlists/hr-case-17", nil)
+	require.Equal(t, http.StatusNoContent, r.status)
+	r = env.do(store.RoleAnalyst, http.MethodGet, "/api/v1/watchlists/hr-case-17", nil)
+	require.Equal(t, http.StatusNotFound, r.status)
+
+	entries, _, err := env.db.Audit().List(context.Background(), store.AuditFilter{Target: "hr-case-17:jdoe"})
+	require.NoError(t, err)
+	require.Len(t, entries, 2, "add and remove are audited")
+}
+
+func TestSinksDeliverAndDeadLetters(t *testing.T) {
+	env := newTestEnv(t)
+	var got atomic.Int32
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		got.Add(1)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer up.Close()
+	var downHits atomic.Int32
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		downHits.Add(1)
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	defer down.Close()
+	withDirectoryAndSinks(t, env, fmt.Sprintf(`outputs:
+  - {name: soar, type: webhook, format: json, webhook: {url: %q}}
+  - {name: broken, type: webhook, format: json, queue: {max_attempts: 1}, webhook: {url: %q}}
+`, up.URL, down.URL))
+
+	at := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	r := env.do(store.RoleAgent, http.MethodPost, "/api/v1/events", batch("", 1, payrollToUSB("01JD0000000000000000000021", at)))
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+
+	// The new alert reaches the working sink; the broken one gives up.
+	require.Eventually(t, func() bool { return got.Load() == 1 }, 10*time.Second, 10*time.Millisecond)
+	var dl deadLetterList
+	require.Eventually(t, func() bool {
+		r := env.do(store.RoleAdmin, http.MethodGet, "/api/v1/sinks/broken/dead-letters", nil)
+		r.json(t, &dl)
+		return r.status == http.StatusOK && len(dl.DeadLetters) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+
+	r = env.do(store.RoleAnalyst, http.MethodGet, "/api/v1/sinks", nil)
+	require.Equal(t, http.StatusOK, r.status)
+	var sl sinkList
+	r.json(t, &sl)
+	require.Len(t, sl.Sinks, 2)
+	r = env.do(store.RoleAnalyst, http.MethodGet, "/api/v1/sinks/broken/dead-letters", nil)
+	require.Equal(t, http.StatusForbidden, r.status, "dead letters carry alert content: admins only")
+	r = env.do(store.RoleAdmin, http.MethodGet, "/api/v1/sinks/nope/dead-letters", nil)
+	require.Equal(t, http.StatusNotFound, r.status)
+
+	id := dl.DeadLetters[0].ID
+	r = env.do(store.RoleAdmin, http.MethodPost, "/api/v1/sinks/broken/dead-letters/"+id+"/retry", nil)
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.Eventually(t, func() bool {
+		r := env.do(store.RoleAdmin, http.MethodGet, "/api/v1/sinks/broken/dead-letters", nil)
+		r.json(t, &dl)
+		return downHits.Load() == 2 && len(dl.DeadLetters) == 1
+	}, 10*time.Second, 10*time.Millisecond, "tried again, still failing: back among the dead letters")
+	r = env.do(store.RoleAdmin, http.MethodDelete, "/api/v1/sinks/broken/dead-letters/"+dl.DeadLetters[0].ID, nil)
+	require.Equal(t, http.StatusNoContent, r.status, "%s", r.body)
+	r = env.do(store.RoleAdmin, http.MethodPost, "/api/v1/sinks/soar/test", nil)
+	require.Equal(t, http.StatusNoContent, r.status, "%s", r.body)
+	require.EqualValues(t, 2, got.Load())
+	entries, _, err := env.db.Audit().List(context.Background(), store.AuditFilter{Action: "sink.retry"})
+	require.NoError(t, err)
+	require.Len(t, entries, 1)
+}
