@@ -34,7 +34,7 @@ func withDirectoryAndSinks(t *testing.T, env *testEnv, sinksYAML string) *alerts
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 	env.srv.deps.Directory, env.srv.deps.Sinks = id.Directory, d
 	return d
 }
