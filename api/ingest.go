@@ -193,7 +193,10 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 		}
 	}
 	if len(b.events) > 0 {
-		res, err := s.deps.Events.Append(ctx, b.agentID, b.seq, b.events)
+		// A client that goes away mid-request must not abandon a write that
+		// may commit: the batch would then be stored but never evaluated, and
+		// its retry recognised as a replay.
+		res, err := s.deps.Events.Append(context.WithoutCancel(ctx), b.agentID, b.seq, b.events)
 		if err != nil {
 			s.metrics.batches.WithLabelValues("failed").Inc()
 			return nil, err // the store's error names the agent and seq
@@ -212,10 +215,11 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 				"agent_id", b.agentID, "seq", b.seq, "stored", res.Stored, "duplicates", res.Duplicates)
 		}
 		resp.Decisions, resp.Alerts = s.evaluateStored(ctx, toEvaluate)
-		if !res.DuplicateBatch {
-			n, alerts := s.recordAgentDecisions(ctx, b)
-			resp.AgentDecisions, resp.Alerts = n, resp.Alerts+alerts
-		}
+		// Also for a replayed batch: if the server died after storing the
+		// events and before their decisions, the agent's decisions still
+		// raise their alerts (recording them is idempotent).
+		n, alerts := s.recordAgentDecisions(ctx, b)
+		resp.AgentDecisions, resp.Alerts = n, resp.Alerts+alerts
 	} else if b.seq > 0 {
 		last, err := s.deps.Events.LastSeq(ctx, b.agentID)
 		if err != nil {
