@@ -35,14 +35,16 @@ func TestMain(m *testing.M) {
 
 // proc is a vigil process started by a test.
 type proc struct {
-	cmd *exec.Cmd
-	mu  sync.Mutex
-	out strings.Builder
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	out  strings.Builder
+	done chan struct{} // closed when the process has exited
+	err  error         // what Wait returned, once done is closed
 }
 
 func startVigil(t *testing.T, args ...string) *proc {
 	t.Helper()
-	p := &proc{cmd: exec.Command(os.Args[0], args...)}
+	p := &proc{cmd: exec.Command(os.Args[0], args...), done: make(chan struct{})}
 	p.cmd.Env = append(os.Environ(), "VIGIL_TEST_AS_VIGIL=1")
 	r, w := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = w, w
@@ -56,7 +58,11 @@ func startVigil(t *testing.T, args ...string) *proc {
 			p.mu.Unlock()
 		}
 	}()
-	go func() { _ = p.cmd.Wait(); _ = w.Close() }()
+	go func() {
+		p.err = p.cmd.Wait()
+		_ = w.Close()
+		close(p.done)
+	}()
 	t.Cleanup(func() { p.kill() })
 	return p
 }
@@ -67,10 +73,11 @@ func (p *proc) output() string {
 	return p.out.String()
 }
 
-// kill sends SIGKILL: no drain, no clean shutdown.
+// kill sends SIGKILL (no drain, no clean shutdown) and waits for the end.
 func (p *proc) kill() {
 	if p.cmd.Process != nil {
 		_ = p.cmd.Process.Kill()
+		<-p.done
 	}
 }
 
@@ -78,8 +85,12 @@ func (p *proc) kill() {
 func (p *proc) stop(t *testing.T) {
 	t.Helper()
 	require.NoError(t, p.cmd.Process.Signal(syscall.SIGTERM))
-	require.Eventually(t, func() bool { return p.cmd.ProcessState != nil }, 30*time.Second, 20*time.Millisecond, p.output())
-	require.True(t, p.cmd.ProcessState.Success(), p.output())
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("did not stop on SIGTERM:\n%s", p.output())
+	}
+	require.NoError(t, p.err, p.output())
 }
 
 func freeAddr(t *testing.T) string {
