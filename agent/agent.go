@@ -64,6 +64,10 @@ type Options struct {
 	// Observe, when set, sees every event before it is evaluated (the
 	// evidence buffers follow the focused window through it).
 	Observe func(*event.Event)
+	// Directory, when set, turns the server's directory document (GET
+	// /api/v1/agents/directory) into the function that enriches events
+	// with user context before the agent's engine evaluates them.
+	Directory func(data map[string]any) (func(*event.Event), error)
 }
 
 // Agent is the endpoint runtime. Create it with New and call Run.
@@ -90,6 +94,9 @@ type Agent struct {
 
 	captures sync.WaitGroup
 	lock     *os.File
+
+	enrich  atomic.Pointer[func(*event.Event)]
+	dirETag string // owned by the bundle poller
 }
 
 // sensorRun is one running sensor and its health.
@@ -151,6 +158,7 @@ func New(cfg Config, opts Options) (_ *Agent, err error) {
 	if etag, err := os.ReadFile(a.bundleETagPath()); err == nil {
 		a.bundleETag = strings.TrimSpace(string(etag))
 	}
+	a.loadDirectory()
 	if a.live, err = engine.NewLive(a.bundlePath(), a.loadBundle, opts.EngineOptions); err != nil {
 		return nil, fmt.Errorf("agent bundle: %w", err)
 	}
@@ -489,6 +497,9 @@ func (a *Agent) process(ctx, captureCtx context.Context) {
 	}
 	handle := func(e *event.Event) {
 		a.fill(e)
+		if enrich := a.enrich.Load(); enrich != nil && e.User != nil {
+			(*enrich)(e)
+		}
 		if a.opts.Observe != nil {
 			a.opts.Observe(e)
 		}
@@ -812,6 +823,9 @@ func (a *Agent) bundlePoller(ctx context.Context) {
 		if err := a.UpdateBundle(ctx); err != nil && ctx.Err() == nil {
 			a.log.Warn("bundle update failed; keeping the last good bundle", "err", err)
 		}
+		if err := a.updateDirectory(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("directory update failed; keeping the last copy", "err", err)
+		}
 	}
 }
 
@@ -871,6 +885,72 @@ func (a *Agent) Close() {
 		_ = a.lock.Close()
 		a.lock = nil
 	}
+}
+
+func (a *Agent) directoryPath() string { return filepath.Join(a.cfg.DataDir, "directory.json") }
+
+// loadDirectory applies the last directory document kept on disk, so that
+// events are enriched from the first one, offline too.
+func (a *Agent) loadDirectory() {
+	if a.opts.Directory == nil {
+		return
+	}
+	raw, err := os.ReadFile(a.directoryPath())
+	if err != nil {
+		return
+	}
+	var doc struct {
+		ETag string         `json:"etag"`
+		Data map[string]any `json:"data"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		a.log.Warn("directory copy damaged; waiting for the server's", "path", a.directoryPath(), "err", err)
+		return
+	}
+	if err := a.applyDirectory(doc.Data); err == nil {
+		a.dirETag = doc.ETag
+	}
+}
+
+func (a *Agent) applyDirectory(data map[string]any) error {
+	fn, err := a.opts.Directory(data)
+	if err != nil {
+		return err
+	}
+	a.enrich.Store(&fn)
+	return nil
+}
+
+// updateDirectory fetches the server's directory document when it
+// changed, applies it and keeps it on disk.
+func (a *Agent) updateDirectory(ctx context.Context) error {
+	if a.opts.Directory == nil {
+		return nil
+	}
+	raw, etag, err := a.client.FetchDirectory(ctx, a.dirETag)
+	var se *ServerError
+	if errors.As(err, &se) && (se.Status == 404 || se.Status == 503) {
+		return nil // an older server, or one without a directory
+	}
+	if err != nil || raw == nil {
+		return err
+	}
+	var data map[string]any
+	if err := json.Unmarshal(raw, &data); err != nil {
+		return fmt.Errorf("directory from server: %w", err)
+	}
+	if err := a.applyDirectory(data); err != nil {
+		return fmt.Errorf("directory from server: %w", err)
+	}
+	doc, err := json.Marshal(struct {
+		ETag string          `json:"etag"`
+		Data json.RawMessage `json:"data"`
+	}{etag, raw})
+	if err != nil {
+		return err
+	}
+	a.dirETag = etag
+	return writeFileAtomic(a.directoryPath(), doc, 0o600)
 }
 
 // Program returns the active compiled bundle.

@@ -7,7 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -21,6 +23,8 @@ import (
 	"github.com/vigil-itm/vigil/api"
 	"github.com/vigil-itm/vigil/engine"
 	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/identity"
+	"github.com/vigil-itm/vigil/identity/sources"
 	"github.com/vigil-itm/vigil/policies"
 	"github.com/vigil-itm/vigil/policies/library"
 	"github.com/vigil-itm/vigil/sensors"
@@ -70,6 +74,7 @@ type server struct {
 	srv  *api.Server
 	addr string
 	live *engine.Live
+	dir  *identity.Directory
 
 	mu sync.Mutex
 	hs *http.Server
@@ -100,7 +105,10 @@ func newServer(t *testing.T) *server {
 		}
 		return engine.BundleRef{Name: p.Name(), Revision: p.Revision()}, nil
 	}
-	s.srv, err = api.New(api.Config{}, api.Deps{Engine: live, Activate: activate,
+	id, err := sources.New(ctx, sources.Config{}, db.Identity(), slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	s.dir = id.Directory
+	s.srv, err = api.New(api.Config{}, api.Deps{Engine: live, Activate: activate, Directory: id.Directory,
 		Logger: slog.New(slog.DiscardHandler)}.WithStore(db))
 	require.NoError(t, err)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -192,10 +200,19 @@ func agentConfig(s *server, dir string) agent.Config {
 	}
 }
 
+// directory is the agent's enrichment, as `vigil agent` wires it.
+func directory(data map[string]any) (func(*event.Event), error) {
+	en, err := identity.NewBundleEnricher(data)
+	if err != nil {
+		return nil, err
+	}
+	return en.Enrich, nil
+}
+
 // runAgent starts an agent and returns a function that stops it and waits.
 func runAgent(t *testing.T, cfg agent.Config) (*agent.Agent, func()) {
 	t.Helper()
-	a, err := agent.New(cfg, agent.Options{Version: "test", Logger: slog.New(slog.DiscardHandler)})
+	a, err := agent.New(cfg, agent.Options{Version: "test", Logger: slog.New(slog.DiscardHandler), Directory: directory})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -276,6 +293,7 @@ func TestAgentEnrollsPullsAndForwards(t *testing.T) {
 	s.kill()
 	cfg := agentConfig(s, filepath.Dir(a.Spool().Dir()))
 	cfg.EnrollToken = ""
+	cfg.DrainTimeout = 500 * time.Millisecond // nobody to upload to
 	a2, stop2 := runAgent(t, cfg)
 	require.Equal(t, "0.2.0", a2.Program().Revision(), "policies hold offline")
 	stop2()
@@ -333,4 +351,50 @@ func TestServerKilledMidBurst(t *testing.T) {
 	stop()
 	require.Zero(t, a.Spool().Stats().Items)
 	require.Zero(t, a.Spool().Stats().DroppedEvents)
+}
+
+// TestAgentEnrichesFromTheServersDirectory: the agent's engine sees the
+// same user context as the server's, offline too.
+func TestAgentEnrichesFromTheServersDirectory(t *testing.T) {
+	s := newServer(t)
+	ctx := context.Background()
+	_, err := s.dir.CreateWatchlist(ctx, identity.Watchlist{Name: "hr-case-9", Kind: identity.KindManual})
+	require.NoError(t, err)
+	_, err = s.dir.AddToWatchlist(ctx, "hr-case-9", "mallory", "case 9")
+	require.NoError(t, err)
+
+	dir := t.TempDir()
+	cfg := agentConfig(s, dir)
+	cfg.DrainTimeout = 500 * time.Millisecond // the server will be gone
+	a, stop := runAgent(t, cfg)
+	require.Eventually(t, func() bool { _, err := os.Stat(filepath.Join(dir, "directory.json")); return err == nil },
+		10*time.Second, 10*time.Millisecond, "the agent keeps the directory on disk")
+
+	// With the server gone, the agent's own events carry the context.
+	s.kill()
+	e := benign(time.Now().UTC())
+	e.User.Name = "mallory"
+	feed.ch <- e
+	require.Eventually(t, func() bool {
+		for _, f := range spoolFiles(t, a.Spool().Dir()) {
+			if strings.Contains(f, `"watchlists":["hr-case-9"]`) {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 20*time.Millisecond)
+	stop()
+}
+
+func spoolFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	names, err := filepath.Glob(filepath.Join(dir, "*.batch.json"))
+	require.NoError(t, err)
+	var out []string
+	for _, n := range names {
+		if b, err := os.ReadFile(n); err == nil {
+			out = append(out, string(b))
+		}
+	}
+	return out
 }

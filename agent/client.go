@@ -242,3 +242,22 @@ func (c *Client) FetchBundle(ctx context.Context, etag string) (data []byte, new
 	}
 	return body, resp.Header.Get("ETag"), nil
 }
+
+// FetchDirectory downloads the user context for enrichment unless etag is
+// current. It returns the document's JSON and its ETag, or nil data when
+// unchanged.
+func (c *Client) FetchDirectory(ctx context.Context, etag string) (data []byte, newETag string, err error) {
+	h := http.Header{}
+	if etag != "" {
+		h.Set("If-None-Match", etag)
+	}
+	var body json.RawMessage
+	resp, err := c.do(ctx, http.MethodGet, "/api/v1/agents/directory", nil, h, &body)
+	if err != nil {
+		return nil, "", err
+	}
+	if resp.StatusCode == http.StatusNotModified {
+		return nil, etag, nil
+	}
+	return body, resp.Header.Get("ETag"), nil
+}

@@ -2,7 +2,9 @@ package api
 
 import (
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -186,4 +188,36 @@ func (s *Server) listAgents(c *gin.Context) (any, error) {
 
 func (s *Server) getAgent(c *gin.Context) (any, error) {
 	return s.deps.Agents.Get(c.Request.Context(), c.Param("id"))
+}
+
+// agentDirectory serves GET /api/v1/agents/directory: the user context
+// agents enrich events with before their own engine evaluates them, with
+// an ETag so that an agent downloads it only when it changed.
+func (s *Server) agentDirectory(c *gin.Context) (any, error) {
+	d, err := s.directory()
+	if err != nil {
+		return nil, err
+	}
+	data := d.BundleData()
+	// The ETag covers the contents, not the time the document was made.
+	stable := make(map[string]any, len(data))
+	for k, v := range data {
+		if k != "generated" && k != "valid_until" {
+			stable[k] = v
+		}
+	}
+	raw, err := json.Marshal(stable)
+	if err != nil {
+		return nil, fmt.Errorf("directory for agents: %w", err)
+	}
+	sum := sha256.Sum256(raw)
+	etag := `"` + hex.EncodeToString(sum[:16]) + `"`
+	c.Header("ETag", etag)
+	c.Header("Cache-Control", "no-cache")
+	if etagMatches(c.GetHeader("If-None-Match"), etag) {
+		c.Status(http.StatusNotModified)
+		c.Writer.WriteHeaderNow()
+		return nil, nil
+	}
+	return data, nil
 }

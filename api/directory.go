@@ -26,6 +26,8 @@ type Directory interface {
 	DeleteWatchlist(ctx context.Context, name string) error
 	// Enrich fills an event's user field set from the directory.
 	Enrich(e *event.Event)
+	// BundleData is the directory document agents enrich events with.
+	BundleData(logins ...string) map[string]any
 }
 
 // Sinks is SIEM delivery (alerts.Dispatcher): new alerts go out through

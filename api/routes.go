@@ -405,6 +405,18 @@ func (s *Server) routeTable() []route {
 			handle:  s.agentHeartbeat,
 		},
 		{
+			method: http.MethodGet, path: "/api/v1/agents/directory", op: "agentDirectory", tag: "agents",
+			summary: "The user context (directory and watchlists) agents enrich events with before evaluating them.",
+			desc: "The document identity.Directory.BundleData makes (see identity.md). The ETag covers its contents: " +
+				"a request whose If-None-Match names it gets 304.",
+			roles:   rolesIngest,
+			headers: []param{{name: "If-None-Match", typ: "string", desc: "The ETag of the agent's copy."}},
+			resp:    content{status: http.StatusOK, desc: "The directory document.", mediaType: mediaJSON},
+			more:    []content{{status: http.StatusNotModified, desc: "The agent's copy is current."}},
+			errors:  []Code{CodeUnavailable},
+			handle:  s.agentDirectory,
+		},
+		{
 			method: http.MethodGet, path: "/api/v1/agents", op: "listAgents", tag: "agents",
 			summary: "List enrolled agents with last seen time, version, bundle revision and sensor health.",
 			roles:   rolesRead,

@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/evidence"
 	"github.com/vigil-itm/vigil/evidence/screen"
+	"github.com/vigil-itm/vigil/identity"
 )
 
 // evidenceArchive is the server's side of the evidence package format:
@@ -96,7 +97,7 @@ func (a *evidenceArchive) ServerKey() ed25519.PublicKey {
 // writes a signed package when a decision asks for evidence. The signing
 // key is the agent's enrolled evidence key in dataDir.
 func agentOptions(dataDir, version string, logger *slog.Logger) (agent.Options, error) {
-	opts := agent.Options{Logger: logger, Version: version}
+	opts := agent.Options{Logger: logger, Version: version, Directory: directoryEnricher}
 	cfg := evidence.DefaultConfig()
 	if p := filepath.Join(dataDir, "evidence.yml"); fileExists(p) {
 		data, err := os.ReadFile(p)
@@ -174,6 +175,16 @@ func agentOptions(dataDir, version string, logger *slog.Logger) (agent.Options, 
 		return f.Close()
 	}
 	return opts, nil
+}
+
+// directoryEnricher turns the server's directory document into the
+// function that enriches events on the agent.
+func directoryEnricher(data map[string]any) (func(*event.Event), error) {
+	en, err := identity.NewBundleEnricher(data)
+	if err != nil {
+		return nil, err
+	}
+	return en.Enrich, nil
 }
 
 func fileExists(p string) bool {
