@@ -168,7 +168,12 @@ func sensorNames() string {
 
 // LoadConfig reads a strict YAML configuration file, applies the defaults
 // and validates it.
-func LoadConfig(path string) (*Config, error) {
+func LoadConfig(path string) (*Config, error) { return LoadConfigFor(path, "", "") }
+
+// LoadConfigFor is LoadConfig for a file that may leave out the server and
+// the data directory, which the caller gives instead (`vigil run`'s local
+// agent).
+func LoadConfigFor(path, server, dataDir string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("agent config: %w", err)
@@ -178,6 +183,12 @@ func LoadConfig(path string) (*Config, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
 		return nil, fmt.Errorf("agent config %s: %w", path, err)
+	}
+	if server != "" {
+		c.Server = server
+	}
+	if dataDir != "" {
+		c.DataDir = dataDir
 	}
 	c.SetDefaults()
 	if err := c.Validate(); err != nil {

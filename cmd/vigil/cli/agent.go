@@ -35,7 +35,20 @@ func (l *localAgent) build(ctx context.Context, db *sqlite.DB, serverURL string,
 	if l.noAgent {
 		return nil, nil
 	}
-	cfg := agent.Config{Server: serverURL, DataDir: l.dataDir, OnlySensors: l.sensors}
+	var cfg agent.Config
+	// DIR/agent/agent.yml, when present, configures the local agent (its
+	// sensors above all); the server and data directory are always these.
+	if p := filepath.Join(l.dataDir, "agent.yml"); fileExists(p) {
+		c, err := agent.LoadConfigFor(p, serverURL, l.dataDir)
+		if err != nil {
+			return nil, err
+		}
+		cfg = *c
+	}
+	cfg.Server, cfg.DataDir = serverURL, l.dataDir
+	if len(l.sensors) > 0 {
+		cfg.OnlySensors = l.sensors
+	}
 	if _, err := os.Stat(filepath.Join(l.dataDir, "agent.json")); errors.Is(err, os.ErrNotExist) {
 		_, secret, err := db.Tokens().Create(ctx, store.NewToken{Name: "local agent enrollment", Role: store.RoleAgent,
 			Kind: store.TokenEnrollment, SingleUse: true, CreatedBy: "vigil run"})

@@ -21,6 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-itm/vigil/agent"
 	"github.com/vigil-itm/vigil/alerts"
 	"github.com/vigil-itm/vigil/api"
 	"github.com/vigil-itm/vigil/console"
@@ -316,9 +317,14 @@ func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) 
 	}
 	fmt.Fprintf(e.stdout, "active bundle %s revision %s from %s (edits are picked up live)\n", live.Program().Name(), live.Program().Revision(), bundleDir)
 
+	// Shutdown order: the local agent first, so that it drains its spool to
+	// a server that still answers, then the server's parts. oklog/run calls
+	// the interrupts in the order the actors were added, so the server's
+	// interrupts wait for the agent to be done.
 	var g oklogrun.Group
-	addCtx := func(name string, fn func(context.Context) error) {
-		rctx, cancel := context.WithCancel(ctx)
+	agentDone := make(chan struct{})
+	add := func(name string, parent context.Context, after <-chan struct{}, fn func(context.Context) error) {
+		rctx, cancel := context.WithCancel(parent)
 		g.Add(func() error {
 			if err := fn(rctx); err != nil && !errors.Is(err, context.Canceled) {
 				return fmt.Errorf("%s: %w", name, err)
@@ -327,24 +333,36 @@ func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) 
 			// at once; that must not stop the others.
 			<-rctx.Done()
 			return nil
-		}, func(error) { cancel() })
+		}, func(error) {
+			if after != nil {
+				<-after
+			}
+			cancel()
+		})
 	}
-	// Everything stops when the first part returns: a signal ends ctx, and
-	// ctx ends every part.
+	// A signal ends ctx, which ends the group.
 	g.Add(func() error { <-ctx.Done(); return nil }, func(error) { stop() })
-	addCtx("api", func(ctx context.Context) error { return srv.Serve(ctx, ln) })
-	addCtx("bundle watcher", live.Watch)
-	addCtx("decision bundle watcher", decider.Watch)
-	addCtx("retention", db.Run)
-	addCtx("identity", id.Run)
-	addCtx("sinks", sinks.Run)
+	var a *agent.Agent
 	if local != nil {
-		a, err := local.build(ctx, db, base, logger)
-		if err != nil {
+		if a, err = local.build(ctx, db, base, logger); err != nil {
 			return cannot(fmt.Errorf("local agent: %w", err))
 		}
-		addCtx("agent", a.Run)
 	}
+	if a != nil {
+		add("agent", context.WithoutCancel(ctx), nil, func(ctx context.Context) error {
+			defer close(agentDone)
+			return a.Run(ctx)
+		})
+	} else {
+		close(agentDone)
+	}
+	server := context.WithoutCancel(ctx)
+	add("api", server, agentDone, func(ctx context.Context) error { return srv.Serve(ctx, ln) })
+	add("bundle watcher", server, agentDone, live.Watch)
+	add("decision bundle watcher", server, agentDone, decider.Watch)
+	add("retention", server, agentDone, db.Run)
+	add("identity", server, agentDone, id.Run)
+	add("sinks", server, agentDone, sinks.Run)
 	if err := g.Run(); err != nil {
 		return cannot(err)
 	}

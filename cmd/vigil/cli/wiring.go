@@ -38,7 +38,17 @@ func newEvidenceArchive(dataDir string) (api.EvidenceArchive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server evidence key: %w", err)
 	}
-	return &evidenceArchive{key: k}, nil
+	a := &evidenceArchive{key: k}
+	// The public half, for whoever verifies packages offline
+	// (vigil evidence verify --server-key).
+	pub, err := evidence.MarshalPublicKey(a.ServerKey())
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, "server-evidence-key.pub"), pub, 0o644); err != nil {
+		return nil, fmt.Errorf("server evidence key: %w", err)
+	}
+	return a, nil
 }
 
 func (a *evidenceArchive) Unpack(archive, dir string) error {
