@@ -1,7 +1,9 @@
 // Package sensors owns the seam between endpoint sensors and the agent: the
 // Sensor module interface, health reports, the registry that builds sensors
-// from the agent's configuration, and the interface through which sensors
-// feed the endpoint's evidence buffers.
+// from the agent's configuration (with the helpers every sensor's factory
+// uses to parse and validate its section), the findings of a sensor's
+// machine check, and the interface through which sensors feed the
+// endpoint's evidence buffers.
 //
 // Each sensor lives in its own sub-package and registers itself from init;
 // the agent imports sensors/all. Sensors turn OS activity into event.Event
@@ -105,6 +107,17 @@ type Env struct {
 	DataDir string
 }
 
+// ComponentLogger returns the logger of the sensor called name: Logger, or
+// one that discards everything when Logger is nil, tagged with
+// component=sensor.<name>.
+func (e Env) ComponentLogger(name string) *slog.Logger {
+	logger := e.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return logger.With("component", "sensor."+name)
+}
+
 // Factory builds a sensor from its configuration. cfg is the YAML node of the
 // sensor's section in the agent config (nil when the section is empty): the
 // factory applies its defaults, decodes cfg strictly (unknown keys are
@@ -112,6 +125,35 @@ type Env struct {
 // naming the field that is wrong. On an OS where the sensor does not exist,
 // the factory returns an error wrapping ErrNotSupported.
 type Factory func(cfg *yaml.Node, env Env) (Sensor, error)
+
+// NewFactory returns the Factory of a sensor whose section is read by
+// parse (usually the sensor's ParseConfig) and which build makes from the
+// parsed configuration.
+func NewFactory[C any, S Sensor](parse func(*yaml.Node) (C, error), build func(C, Env) (S, error)) Factory {
+	return func(node *yaml.Node, env Env) (Sensor, error) {
+		cfg, err := parse(node)
+		if err != nil {
+			return nil, err
+		}
+		s, err := build(cfg, env)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
+// Infallible adapts a constructor that cannot fail to the build function
+// NewFactory takes.
+func Infallible[C, S any](build func(C, Env) S) func(C, Env) (S, error) {
+	return func(cfg C, env Env) (S, error) { return build(cfg, env), nil }
+}
+
+// Unsupported returns the Factory of a sensor that does not exist on this
+// operating system: it fails with NotSupported(name) whatever its config.
+func Unsupported(name string) Factory {
+	return func(*yaml.Node, Env) (Sensor, error) { return nil, NotSupported(name) }
+}
 
 // Registration describes a registered sensor.
 type Registration struct {
@@ -184,6 +226,40 @@ func DecodeStrict(node *yaml.Node, v any) error {
 	return nil
 }
 
+// ParseConfig applies defaults, decodes the sensor's section node strictly
+// over them (see DecodeStrict) and validates the result with its Validate
+// method. A decoding error is wrapped with the sensor's name; a validation
+// error is returned as it is, since Validate names the field that is wrong.
+// On error the zero configuration is returned.
+func ParseConfig[C any, P interface {
+	*C
+	Validate() error
+}](name string, node *yaml.Node, defaults C) (C, error) {
+	var zero C
+	c := defaults
+	if err := DecodeStrict(node, &c); err != nil {
+		return zero, fmt.Errorf("%s: decode config: %w", name, err)
+	}
+	if err := P(&c).Validate(); err != nil {
+		return zero, err
+	}
+	return c, nil
+}
+
+// Diagnosis is one finding of a sensor's Diagnose function (run by `vigil
+// sensors check`): something the sensor needs, and whether this machine
+// has it.
+type Diagnosis struct {
+	// Subject names what was checked.
+	Subject string
+	// OK is true when the machine has what the sensor needs.
+	OK bool
+	// Detail says what was found.
+	Detail string
+	// Fix says what to do when OK is false.
+	Fix string
+}
+
 // Tracker keeps a sensor's health and counters; sensors embed or hold one and
 // return Tracker.Health from their Health method. It is safe for concurrent
 // use. The zero value reports StateStarting.
@@ -201,6 +277,28 @@ func (t *Tracker) Set(state, mode, message string) {
 		t.health.Since = time.Now()
 	}
 	t.health.State, t.health.Mode, t.health.Message = state, mode, message
+}
+
+// Working records that the sensor works in mode: StateOK, or StateDegraded
+// with note as the message when note says what limits it.
+func (t *Tracker) Working(mode, note string) {
+	if note != "" {
+		t.Set(StateDegraded, mode, note)
+		return
+	}
+	t.Set(StateOK, mode, "")
+}
+
+// Ended returns what a sensor's Run returns when its work in mode ended
+// with err: nil when ctx is done (the agent stopped the sensor, which is
+// not a failure) or err is nil; otherwise err, after recording StateFailed
+// with err as the message.
+func (t *Tracker) Ended(ctx context.Context, mode string, err error) error {
+	if err != nil && ctx.Err() == nil {
+		t.Set(StateFailed, mode, err.Error())
+		return err
+	}
+	return nil
 }
 
 // Emitted counts one emitted event.

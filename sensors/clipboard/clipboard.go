@@ -88,10 +88,8 @@ func DefaultConfig() Config {
 
 // Validate checks the configuration and names the field that is wrong.
 func (c *Config) Validate() error {
-	if c.Display != "" {
-		if _, err := x11.ParseDisplay(c.Display); err != nil {
-			return fmt.Errorf("clipboard.display: %w", err)
-		}
+	if err := x11.CheckDisplay(c.Display); err != nil {
+		return fmt.Errorf("clipboard.%w", err)
 	}
 	if len(c.Selections) == 0 {
 		return errors.New("clipboard.selections: at least one selection is needed")
@@ -121,12 +119,7 @@ func (c *Config) Validate() error {
 
 // ParseConfig applies the defaults, decodes node strictly and validates.
 func ParseConfig(node *yaml.Node) (Config, error) {
-	cfg := DefaultConfig()
-	if err := sensors.DecodeStrict(node, &cfg); err != nil {
-		return cfg, fmt.Errorf("clipboard: %w", err)
-	}
-	err := cfg.Validate()
-	return cfg, err
+	return sensors.ParseConfig(Name, node, DefaultConfig())
 }
 
 // Sensor is the clipboard sensor.
@@ -154,11 +147,7 @@ func New(cfg Config, env sensors.Env) (*Sensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clipboard.%w", err)
 	}
-	log := env.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Sensor{cfg: cfg, env: env, log: log.With("component", "sensor."+Name), masker: m}, nil
+	return &Sensor{cfg: cfg, env: env, log: env.ComponentLogger(Name), masker: m}, nil
 }
 
 // Name returns "clipboard".

@@ -2,7 +2,6 @@ package clipboard
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os/exec"
@@ -16,6 +15,7 @@ import (
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 	"github.com/vigil-itm/vigil/sensors/keyboard"
 	"github.com/vigil-itm/vigil/sensors/x11/x11test"
 )
@@ -30,26 +30,15 @@ func leakCheck(t *testing.T) {
 // runSensor runs s until the test ends and waits until it watches.
 func runSensor(t *testing.T, s sensors.Sensor, emit func(event.Event)) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	finished := make(chan error, 1)
-	go func() { finished <- s.Run(ctx, emit) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-finished:
-			require.NoError(t, err)
-		case <-time.After(waitFor):
-			t.Errorf("%s sensor did not stop", s.Name())
-		}
-	})
+	sensortest.Run(t, s, emit)
 	h, ok := s.(sensors.HealthReporter)
 	require.True(t, ok)
-	require.Eventually(t, func() bool { return h.Health().State == sensors.StateOK }, waitFor, tick)
+	sensortest.WaitState(t, h, sensors.StateOK)
 }
 
-func started(t *testing.T, cfg Config) (*Sensor, *x11test.Sink, *x11test.Events) {
+func started(t *testing.T, cfg Config) (*Sensor, *x11test.Sink, *sensortest.Events) {
 	t.Helper()
-	sink, evs := &x11test.Sink{}, &x11test.Events{}
+	sink, evs := &x11test.Sink{}, &sensortest.Events{}
 	s, err := New(cfg, sensors.Env{Evidence: sink})
 	require.NoError(t, err)
 	runSensor(t, s, evs.Emit)
@@ -147,7 +136,7 @@ func TestClipboardWithKeyboard(t *testing.T) {
 	xvfb.NeedCommand(t, "xclip", "xclip")
 	xvfb.NeedCommand(t, "xdotool", "xdotool")
 	d := x11test.NewDesktop(t)
-	sink, evs := &x11test.Sink{}, &x11test.Events{}
+	sink, evs := &x11test.Sink{}, &sensortest.Events{}
 	cb, err := New(DefaultConfig(), sensors.Env{Evidence: sink})
 	require.NoError(t, err)
 	runSensor(t, cb, evs.Emit)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/vigil-itm/vigil/sensors/x11/x11test"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
 func TestClipboardConfig(t *testing.T) {
@@ -25,7 +25,7 @@ func TestClipboardConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig(x11test.YAML(t, tc.yaml))
+			cfg, err := ParseConfig(sensortest.YAML(t, tc.yaml))
 			if tc.err == "" {
 				require.NoError(t, err)
 				require.NoError(t, cfg.Validate())

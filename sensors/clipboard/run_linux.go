@@ -9,13 +9,11 @@ import (
 	"fmt"
 	"hash"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xfixes"
 	"github.com/jezek/xgb/xproto"
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/evidence"
@@ -23,13 +21,7 @@ import (
 	"github.com/vigil-itm/vigil/sensors/x11"
 )
 
-func factory(node *yaml.Node, env sensors.Env) (sensors.Sensor, error) {
-	cfg, err := ParseConfig(node)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg, env)
-}
+var factory = sensors.NewFactory(ParseConfig, New)
 
 // errRefused means the owner would not convert the selection to a target.
 var errRefused = errors.New("selection owner refused the conversion")
@@ -40,12 +32,7 @@ var errLost = errors.New("lost the X connection")
 // Run watches the selections until ctx is done. It returns an error when the
 // display cannot be watched or the X server goes away.
 func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
-	err := s.run(ctx, emit)
-	if err != nil && ctx.Err() == nil {
-		s.tracker.Set(sensors.StateFailed, "xfixes", err.Error())
-		return err
-	}
-	return nil
+	return s.tracker.Ended(ctx, "xfixes", s.run(ctx, emit))
 }
 
 // atoms the sensor uses.
@@ -55,11 +42,7 @@ type atoms struct {
 }
 
 func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
-	note, err := x11.SessionNote(s.cfg.Display)
-	if err != nil {
-		return fmt.Errorf("clipboard: %w", err)
-	}
-	c, err := x11.Open(s.cfg.Display)
+	c, note, err := x11.Connect(s.cfg.Display)
 	if err != nil {
 		return fmt.Errorf("clipboard: %w", err)
 	}
@@ -100,29 +83,17 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 		}
 	}
 
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	xevents := make(chan xgb.Event, 256)
-	wg.Add(1)
-	go func() { defer wg.Done(); x11.ForwardEvents(c.X, xevents, done) }()
-	defer func() {
-		close(done)
-		c.Close()
-		wg.Wait()
-	}()
+	xevents := c.Events(256)
+	defer xevents.Stop()
 
 	hub := x11.HubFor(c.Display)
 	hub.ClearClipboard()
 	stopWatch := hub.WatchClipboard()
 	defer stopWatch()
-	if note != "" {
-		s.tracker.Set(sensors.StateDegraded, "xfixes", note)
-	} else {
-		s.tracker.Set(sensors.StateOK, "xfixes", "")
-	}
+	s.tracker.Working("xfixes", note)
 	s.log.Info("clipboard sensor watching", "display", c.Display.String(), "selections", s.cfg.Selections)
 
-	t := &transfer{c: c, win: win, at: at, events: xevents, timeout: s.cfg.Timeout, ctx: ctx, maxRead: s.cfg.MaxReadBytes}
+	t := &transfer{c: c, win: win, at: at, events: xevents.C, timeout: s.cfg.Timeout, ctx: ctx, maxRead: s.cfg.MaxReadBytes}
 	for {
 		var ev xgb.Event
 		if len(t.backlog) > 0 {
@@ -131,7 +102,7 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 			select {
 			case <-ctx.Done():
 				return nil
-			case e, ok := <-xevents:
+			case e, ok := <-xevents.C:
 				if !ok {
 					if ctx.Err() != nil {
 						return nil

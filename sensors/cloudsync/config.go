@@ -3,12 +3,12 @@ package cloudsync
 import (
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/owner"
 )
 
 // Name is the sensor's registered name and the key of its config section.
@@ -62,23 +62,15 @@ var DefaultIgnore = []string{
 
 // DefaultConfig returns the defaults for the OS the agent runs on.
 func DefaultConfig() Config {
-	c := Config{
+	return Config{
 		DefaultFolders: true,
 		Ignore:         append([]string(nil), DefaultIgnore...),
 		HashMaxBytes:   64 << 20,
 		Settle:         2 * time.Second,
 		Rescan:         time.Minute,
 		MaxWatches:     8192,
+		Homes:          owner.HomeGlobs(),
 	}
-	switch runtime.GOOS {
-	case "windows":
-		c.Homes = []string{`C:\Users\*`}
-	case "darwin":
-		c.Homes = []string{"/Users/*"}
-	default:
-		c.Homes = []string{"/home/*", "/root"}
-	}
-	return c
 }
 
 // Validate reports the first invalid field.
@@ -116,29 +108,14 @@ func (c Config) Validate() error {
 
 // ParseConfig applies the defaults, decodes node strictly and validates.
 func ParseConfig(node *yaml.Node) (Config, error) {
-	c := DefaultConfig()
-	if err := sensors.DecodeStrict(node, &c); err != nil {
-		return Config{}, fmt.Errorf("cloudsync: decode config: %w", err)
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
+	return sensors.ParseConfig(Name, node, DefaultConfig())
 }
 
 func init() {
 	sensors.Register(sensors.Registration{
 		Name:           Name,
 		Description:    "files written into the sync folders of Dropbox, OneDrive, Google Drive, Nextcloud, MEGA, Box, iCloud",
-		New:            newSensor,
+		New:            sensors.NewFactory(ParseConfig, sensors.Infallible(New)),
 		DefaultEnabled: true,
 	})
-}
-
-func newSensor(node *yaml.Node, env sensors.Env) (sensors.Sensor, error) {
-	cfg, err := ParseConfig(node)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg, env), nil
 }

@@ -10,7 +10,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/owner"
 )
 
 // maxRemembered bounds the files whose last report is remembered to skip
@@ -35,7 +35,7 @@ type Sensor struct {
 	dirs     map[string]*watched // watched directory → its sync folder
 	pending  map[string]time.Time
 	reported map[string]fileMark
-	users    map[string]string
+	users    owner.Users
 	full     bool // MaxWatches was reached
 }
 
@@ -52,18 +52,13 @@ type fileMark struct {
 
 // New returns a sensor for cfg, which must be valid.
 func New(cfg Config, env sensors.Env) *Sensor {
-	logger := env.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	return &Sensor{
 		cfg:      cfg,
-		log:      logger.With("component", "sensor."+Name),
+		log:      env.ComponentLogger(Name),
 		roots:    map[string]*watched{},
 		dirs:     map[string]*watched{},
 		pending:  map[string]time.Time{},
 		reported: map[string]fileMark{},
-		users:    map[string]string{},
 	}
 }
 
@@ -320,18 +315,8 @@ func hashFile(p string, limit int64) (string, error) {
 
 // owner returns the user owning the file, or the home's user.
 func (s *Sensor) owner(fi os.FileInfo, home string) *event.User {
-	if uid := ownerID(fi); uid != "" {
-		name, ok := s.users[uid]
-		if !ok {
-			if u, err := user.LookupId(uid); err == nil {
-				name = u.Username
-			}
-			if len(s.users) > 1024 {
-				clear(s.users)
-			}
-			s.users[uid] = name
-		}
-		return &event.User{ID: uid, Name: name}
+	if u := s.users.User(owner.UID(fi)); u != nil {
+		return u
 	}
 	if home != "" {
 		return &event.User{Name: filepath.Base(home)}

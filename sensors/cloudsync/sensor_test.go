@@ -2,7 +2,6 @@ package cloudsync
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -11,61 +10,24 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
-type collector struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (c *collector) emit(e event.Event) {
-	c.mu.Lock()
-	c.events = append(c.events, e)
-	c.mu.Unlock()
-}
-
 // byPath returns the events so far, keyed by file path.
-func (c *collector) byPath() map[string][]event.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+func byPath(evs *sensortest.Events) map[string][]event.Event {
 	out := map[string][]event.Event{}
-	for _, e := range c.events {
+	for _, e := range evs.All() {
 		out[e.File.Path] = append(out[e.File.Path], e)
 	}
 	return out
-}
-
-func (c *collector) count() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.events)
-}
-
-func runSensor(t *testing.T, s *Sensor) (*collector, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	col := &collector{}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, col.emit) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			require.NoError(t, <-done)
-		})
-	}
-	t.Cleanup(stop)
-	return col, stop
 }
 
 func sha(b []byte) string {
@@ -120,7 +82,7 @@ func TestSyncFolderCopies(t *testing.T) {
 	cfg.Homes = []string{filepath.Join(root, "home", "*")}
 	cfg.Settle, cfg.Rescan, cfg.HashMaxBytes = 30*time.Millisecond, time.Second, 4096
 	s := New(cfg, sensors.Env{})
-	col, stop := runSensor(t, s)
+	col, stop := sensortest.Start(t, s)
 	require.Eventually(t, func() bool {
 		return s.Health().Message == "watching 1 sync folder(s), 3 directories"
 	}, 10*time.Second, 5*time.Millisecond, "%+v", s.Health())
@@ -143,10 +105,10 @@ func TestSyncFolderCopies(t *testing.T) {
 	a, b := filepath.Join(dropbox, "tree", "a.txt"), filepath.Join(dropbox, "tree", "sub", "b.txt")
 	bigPath := filepath.Join(dropbox, "big.bin")
 	require.Eventually(t, func() bool {
-		got := col.byPath()
+		got := byPath(col)
 		return len(got[q3]) > 0 && len(got[a]) > 0 && len(got[b]) > 0 && len(got[bigPath]) > 0
 	}, 10*time.Second, 5*time.Millisecond)
-	got := col.byPath()
+	got := byPath(col)
 	require.Len(t, got, 4, "the lock file is ignored: %v", got)
 	u, err := user.LookupId(strconv.Itoa(os.Getuid()))
 	require.NoError(t, err)
@@ -164,13 +126,13 @@ func TestSyncFolderCopies(t *testing.T) {
 	require.Equal(t, int64(5000), got[bigPath][0].File.Size)
 
 	// Touching a reported file changes nothing; rewriting it reports again.
-	n := col.count()
+	n := col.Len()
 	now := time.Now()
 	require.NoError(t, os.Chtimes(a, now, now))
 	require.NoError(t, os.WriteFile(a, []byte("a2"), 0o600))
-	require.Eventually(t, func() bool { return len(col.byPath()[a]) == 2 }, 10*time.Second, 5*time.Millisecond)
-	require.Equal(t, n+1, col.count())
-	require.Equal(t, sha([]byte("a2")), col.byPath()[a][1].File.Hash.SHA256)
+	require.Eventually(t, func() bool { return len(byPath(col)[a]) == 2 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, n+1, col.Len())
+	require.Equal(t, sha([]byte("a2")), byPath(col)[a][1].File.Hash.SHA256)
 
 	// The sync folder is deleted and created again: the rescan watches it.
 	require.NoError(t, os.RemoveAll(dropbox))
@@ -183,10 +145,10 @@ func TestSyncFolderCopies(t *testing.T) {
 	}, 10*time.Second, 5*time.Millisecond, "%+v", s.Health())
 	again := filepath.Join(dropbox, "again.pdf")
 	require.NoError(t, os.WriteFile(again, []byte("%PDF"), 0o600))
-	require.Eventually(t, func() bool { return len(col.byPath()[again]) == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(byPath(col)[again]) == 1 }, 10*time.Second, 5*time.Millisecond)
 	stop()
 	require.Equal(t, sensors.StateOK, s.Health().State)
-	require.Equal(t, uint64(col.count()), s.Health().Events)
+	require.Equal(t, uint64(col.Len()), s.Health().Events)
 }
 
 func withoutHash(f *event.File) *event.File {
@@ -205,7 +167,7 @@ func TestMaxWatches(t *testing.T) {
 	cfg.Folders = []Folder{{Path: filepath.Join(root, "Box"), Provider: ProviderBox}}
 	cfg.MaxWatches, cfg.Settle = 2, 10*time.Millisecond
 	s := New(cfg, sensors.Env{})
-	_, stop := runSensor(t, s)
+	_, stop := sensortest.Start(t, s)
 	require.Eventually(t, func() bool { return s.Health().State == sensors.StateDegraded }, 10*time.Second, 5*time.Millisecond)
 	require.Contains(t, s.Health().Message, "max_watches (2) reached")
 	stop()
@@ -224,9 +186,7 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var n yaml.Node
-			require.NoError(t, yaml.Unmarshal([]byte(tt.yaml), &n))
-			_, err := ParseConfig(n.Content[0])
+			_, err := ParseConfig(sensortest.YAML(t, tt.yaml))
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/owner"
 )
 
 // Name is the sensor's registered name and the key of its config section.
@@ -79,14 +80,9 @@ func DefaultConfig() Config {
 		Rescan:           time.Minute,
 		MaxMessageBytes:  64 << 20,
 		Resume:           true,
+		Homes:            owner.HomeGlobs(),
 	}
-	switch runtime.GOOS {
-	case "windows":
-		c.Homes = []string{`C:\Users\*`}
-	case "darwin":
-		c.Homes = []string{"/Users/*"}
-	default:
-		c.Homes = []string{"/home/*", "/root"}
+	if runtime.GOOS != "windows" && runtime.GOOS != "darwin" {
 		c.PostfixLogs = []string{"/var/log/mail.log", "/var/log/maillog"}
 	}
 	return c
@@ -125,29 +121,14 @@ func (c *Config) Validate() error {
 
 // ParseConfig applies the defaults, decodes node strictly and validates.
 func ParseConfig(node *yaml.Node) (Config, error) {
-	c := DefaultConfig()
-	if err := sensors.DecodeStrict(node, &c); err != nil {
-		return Config{}, fmt.Errorf("email: decode config: %w", err)
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
+	return sensors.ParseConfig(Name, node, DefaultConfig())
 }
 
 func init() {
 	sensors.Register(sensors.Registration{
 		Name:           Name,
 		Description:    "sent mail from Thunderbird/Evolution Sent folders (mbox, Maildir) and the postfix log",
-		New:            newSensor,
+		New:            sensors.NewFactory(ParseConfig, sensors.Infallible(New)),
 		DefaultEnabled: true,
 	})
-}
-
-func newSensor(node *yaml.Node, env sensors.Env) (sensors.Sensor, error) {
-	cfg, err := ParseConfig(node)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg, env), nil
 }

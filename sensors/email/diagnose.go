@@ -4,20 +4,13 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/vigil-itm/vigil/sensors"
 )
 
 // Diagnosis is one finding of Diagnose: something the sensor needs, and
 // whether this machine has it.
-type Diagnosis struct {
-	// Subject names what was checked.
-	Subject string
-	// OK is true when the machine has what the sensor needs.
-	OK bool
-	// Detail says what was found.
-	Detail string
-	// Fix says what to do when OK is false.
-	Fix string
-}
+type Diagnosis = sensors.Diagnosis
 
 // Diagnose checks the local machine for what the email sensor needs: Sent
 // folders to watch, a postfix log when one is configured, and the

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
 func sum(b []byte) string {
@@ -290,15 +290,11 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var n yaml.Node
-			require.NoError(t, yaml.Unmarshal([]byte(tt.yaml), &n))
-			_, err := ParseConfig(n.Content[0])
+			_, err := ParseConfig(sensortest.YAML(t, tt.yaml))
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}
-	var n yaml.Node
-	require.NoError(t, yaml.Unmarshal([]byte("organisation_domains: [Acme.Example.]"), &n))
-	c, err := ParseConfig(n.Content[0])
+	c, err := ParseConfig(sensortest.YAML(t, "organisation_domains: [Acme.Example.]"))
 	require.NoError(t, err)
 	require.Equal(t, []string{"acme.example"}, c.OrganisationDomains)
 }

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strings"
 	"time"
@@ -17,6 +16,9 @@ import (
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/logtail"
+	"github.com/vigil-itm/vigil/sensors/internal/owner"
+	"github.com/vigil-itm/vigil/sensors/internal/statefile"
 )
 
 // recentIDs is how many reported Message-IDs the sensor remembers, so a
@@ -33,11 +35,10 @@ type Sensor struct {
 
 	folders map[string]*folder
 	dirs    map[string]bool // directories being watched
-	recent  []string
-	seen    map[string]bool
-	users   map[string]string
+	recent  *statefile.Recent
+	users   owner.Users
 
-	postfix     *tailer
+	postfix     *logtail.Tailer
 	postfixPath string
 	joiner      *postfixJoiner
 	saved       *savedState
@@ -64,18 +65,13 @@ type folder struct {
 
 // New returns a sensor for cfg, which must be valid.
 func New(cfg Config, env sensors.Env) *Sensor {
-	logger := env.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	return &Sensor{
 		cfg:       cfg,
-		log:       logger.With("component", "sensor."+Name),
-		statePath: statePath(env.DataDir),
+		log:       env.ComponentLogger(Name),
+		statePath: statefile.Path(env.DataDir, Name),
 		folders:   map[string]*folder{},
 		dirs:      map[string]bool{},
-		seen:      map[string]bool{},
-		users:     map[string]string{},
+		recent:    statefile.NewRecent(recentIDs),
 		joiner:    newPostfixJoiner(cfg.PostfixLocalOnly),
 	}
 }
@@ -95,7 +91,7 @@ func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
 	}
 	defer func() { _ = w.Close() }()
 	if s.cfg.Resume {
-		s.saved = loadState(s.statePath)
+		s.saved = statefile.Load[savedState](s.statePath)
 	}
 	if s.saved == nil {
 		s.saved = &savedState{}
@@ -105,7 +101,7 @@ func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
 	}
 	defer func() {
 		if s.postfix != nil {
-			s.postfix.close()
+			s.postfix.Close()
 		}
 	}()
 	s.refresh(w, emit)
@@ -205,7 +201,7 @@ func (s *Sensor) start(f *folder, emit func(event.Event)) {
 	if err != nil {
 		return
 	}
-	f.id, f.off = fileID(fi), fi.Size()
+	f.id, f.off = logtail.FileID(fi), fi.Size()
 	if m, ok := s.saved.Mbox[f.Path]; ok && m.FileID == f.id && m.FileID != 0 && m.Offset <= fi.Size() {
 		f.off = m.Offset
 		f.changed = time.Now() // read what arrived while the agent was down
@@ -257,7 +253,7 @@ func (s *Sensor) readMbox(f *folder, emit func(event.Event)) {
 		s.track.Failed(fmt.Errorf("email: stat %s: %w", f.Path, err))
 		return
 	}
-	id := fileID(fi)
+	id := logtail.FileID(fi)
 	switch {
 	case id != f.id && f.id != 0, fi.Size() < f.off:
 		// Replaced or shrunk: the client compacted the folder, which
@@ -347,7 +343,7 @@ func (s *Sensor) report(raw []byte, f *folder, fi os.FileInfo, emit func(event.E
 		s.track.Failed(fmt.Errorf("email: message in %s: %w", f.Path, err))
 		return
 	}
-	if m.MessageID != "" && s.seen[m.MessageID] {
+	if m.MessageID != "" && s.recent.Has(m.MessageID) {
 		return
 	}
 	s.remember(m.MessageID)
@@ -359,7 +355,7 @@ func (s *Sensor) report(raw []byte, f *folder, fi os.FileInfo, emit func(event.E
 	ev := s.newEvent(when, &event.Email{
 		From: m.From, To: m.To, CC: m.CC, BCC: m.BCC, Subject: m.Subject, MessageID: m.MessageID,
 		Size: m.Size, Attachments: m.Attachments, Client: f.Client,
-	}, s.userByID(ownerID(fi)))
+	}, s.users.User(owner.UID(fi)))
 	ev.Labels = map[string]string{"mail_folder": f.Path}
 	ev.Normalize()
 	emit(ev)
@@ -397,12 +393,12 @@ func (s *Sensor) refreshPostfix() {
 		if _, err := os.Stat(p); err != nil {
 			continue
 		}
-		t := newTailer(p)
+		t := logtail.New(p)
 		st := s.saved.Postfix
 		if st != nil && st.Path != p {
 			st = nil
 		}
-		if err := t.resume(st); err != nil {
+		if err := t.Resume(st); err != nil {
 			s.track.Failed(fmt.Errorf("email: follow postfix log: %w", err))
 			continue
 		}
@@ -417,7 +413,7 @@ func (s *Sensor) pollPostfix(emit func(event.Event)) {
 		return
 	}
 	now := time.Now()
-	read, err := s.postfix.poll(func(line []byte) {
+	read, err := s.postfix.Poll(func(line []byte) {
 		p, err := ParsePostfixLine(string(line), now)
 		if err != nil {
 			return // other programs share the log
@@ -430,18 +426,18 @@ func (s *Sensor) pollPostfix(emit func(event.Event)) {
 		s.track.Failed(fmt.Errorf("email: %w", err))
 	}
 	if read {
-		st := s.postfix.state()
+		st := s.postfix.Position()
 		s.saved.Postfix = &st
 		s.dirty = true
 	}
 }
 
 func (s *Sensor) reportPostfix(when time.Time, m *postfixMessage, emit func(event.Event)) {
-	if m.messageID != "" && s.seen[m.messageID] {
+	if m.messageID != "" && s.recent.Has(m.messageID) {
 		return
 	}
 	s.remember(m.messageID)
-	u := s.userByID(m.uid)
+	u := s.users.User(m.uid)
 	ev := s.newEvent(when, &event.Email{From: m.from, To: m.sent, MessageID: m.messageID, Size: m.size, Client: "postfix"}, u)
 	ev.Normalize()
 	emit(ev)
@@ -454,45 +450,20 @@ func (s *Sensor) save() {
 		return
 	}
 	s.dirty = false
-	s.saved.Recent = s.recent
+	s.saved.Recent = s.recent.Keys()
 	s.saved.Mbox = map[string]mboxMark{}
 	for p, f := range s.folders {
 		if f.format == FormatMbox && f.id != 0 {
 			s.saved.Mbox[p] = mboxMark{FileID: f.id, Offset: f.off}
 		}
 	}
-	if err := saveState(s.statePath, s.saved); err != nil {
+	if err := statefile.Save(s.statePath, s.saved); err != nil {
 		s.track.Failed(err)
 	}
 }
 
 func (s *Sensor) remember(id string) {
-	if id == "" || s.seen[id] {
-		return
+	if id != "" && s.recent.Add(id) {
+		s.dirty = true
 	}
-	if len(s.recent) >= recentIDs {
-		delete(s.seen, s.recent[0])
-		s.recent = append(s.recent[:0], s.recent[1:]...)
-	}
-	s.recent = append(s.recent, id)
-	s.seen[id] = true
-	s.dirty = true
-}
-
-// userByID returns the user with numeric id uid, nil when unknown.
-func (s *Sensor) userByID(uid string) *event.User {
-	if uid == "" {
-		return nil
-	}
-	name, ok := s.users[uid]
-	if !ok {
-		if u, err := user.LookupId(uid); err == nil {
-			name = u.Username
-		}
-		if len(s.users) > 1024 {
-			clear(s.users)
-		}
-		s.users[uid] = name
-	}
-	return &event.User{ID: uid, Name: name}
 }

@@ -1,14 +1,12 @@
 package email
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,50 +14,10 @@ import (
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/logtail"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
+	"github.com/vigil-itm/vigil/sensors/internal/statefile"
 )
-
-type collector struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (c *collector) emit(e event.Event) {
-	c.mu.Lock()
-	c.events = append(c.events, e)
-	c.mu.Unlock()
-}
-
-func (c *collector) snapshot() []event.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]event.Event(nil), c.events...)
-}
-
-func runSensor(t *testing.T, s *Sensor) (*collector, func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	col := &collector{}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, col.emit) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			require.NoError(t, <-done)
-		})
-	}
-	t.Cleanup(stop)
-	return col, stop
-}
-
-func appendTo(t *testing.T, path string, data []byte) {
-	t.Helper()
-	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-	require.NoError(t, err)
-	_, err = f.Write(data)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
-}
 
 // mboxEntry is a message as Thunderbird appends it to a Sent mbox.
 func mboxEntry(raw []byte) []byte {
@@ -84,10 +42,10 @@ func TestSentFoldersAndPostfixLog(t *testing.T) {
 		require.NoError(t, os.MkdirAll(d, 0o700))
 	}
 	old := composeMessage(t, map[string]string{"From": "jdoe@acme.example", "To": "x@gmail.com", "Message-ID": "<old@acme.example>"}, nil)
-	appendTo(t, gmailSent, mboxEntry(old))
-	appendTo(t, localSent, nil)
+	sensortest.AppendFile(t, gmailSent, mboxEntry(old))
+	sensortest.AppendFile(t, localSent, nil)
 	mailLog := filepath.Join(root, "mail.log")
-	appendTo(t, mailLog, []byte("Nov 28 09:00:00 ws-042 postfix/qmgr[1100]: 1111111111: removed\n"))
+	sensortest.AppendFile(t, mailLog, []byte("Nov 28 09:00:00 ws-042 postfix/qmgr[1100]: 1111111111: removed\n"))
 
 	cfg := DefaultConfig()
 	cfg.Homes = []string{filepath.Join(root, "home", "*")}
@@ -96,7 +54,7 @@ func TestSentFoldersAndPostfixLog(t *testing.T) {
 	cfg.PollInterval, cfg.Settle, cfg.Rescan = 10*time.Millisecond, 30*time.Millisecond, time.Second
 	data := t.TempDir()
 	s := New(cfg, sensors.Env{DataDir: data})
-	col, stop := runSensor(t, s)
+	col, stop := sensortest.Start(t, s)
 	require.Eventually(t, func() bool {
 		return strings.HasPrefix(s.Health().Message, "watching 3 sent folder(s); following "+mailLog)
 	}, 10*time.Second, 5*time.Millisecond, "health: %+v", s.Health())
@@ -107,9 +65,9 @@ func TestSentFoldersAndPostfixLog(t *testing.T) {
 		"From": `Jane Doe <jdoe@acme.example>`, "To": "friend@gmail.com, boss@acme.example", "Bcc": "me@proton.me",
 		"Subject": "customers", "Message-ID": "<m1@acme.example>", "Date": "Sat, 28 Nov 2026 10:00:00 +0000",
 	}, map[string][]byte{"customers.pdf": pdf})
-	appendTo(t, localSent, mboxEntry(raw))
-	require.Eventually(t, func() bool { return len(col.snapshot()) == 1 }, 10*time.Second, 5*time.Millisecond)
-	ev := col.snapshot()[0]
+	sensortest.AppendFile(t, localSent, mboxEntry(raw))
+	require.Eventually(t, func() bool { return col.Len() == 1 }, 10*time.Second, 5*time.Millisecond)
+	ev := col.All()[0]
 	require.NoError(t, ev.Validate())
 	require.Equal(t, event.ActionEmailSent, ev.Event.Action)
 	require.Equal(t, me(t), ev.User)
@@ -127,8 +85,8 @@ func TestSentFoldersAndPostfixLog(t *testing.T) {
 	tmp := filepath.Join(evo, "tmp", "1764324000.M1P2.ws-042")
 	require.NoError(t, os.WriteFile(tmp, raw2, 0o600))
 	require.NoError(t, os.Rename(tmp, filepath.Join(evo, "new", "1764324000.M1P2.ws-042")))
-	require.Eventually(t, func() bool { return len(col.snapshot()) == 2 }, 10*time.Second, 5*time.Millisecond)
-	ev = col.snapshot()[1]
+	require.Eventually(t, func() bool { return col.Len() == 2 }, 10*time.Second, 5*time.Millisecond)
+	ev = col.All()[1]
 	require.Equal(t, "evolution", ev.Email.Client)
 	require.Equal(t, int64(0), ev.Email.ExternalRecipients)
 	require.Equal(t, "plan.txt", ev.Email.Attachments[0].Name)
@@ -138,9 +96,9 @@ func TestSentFoldersAndPostfixLog(t *testing.T) {
 	// postfix delivers two locally submitted messages and relays one.
 	lines, err := os.ReadFile("testdata/maillog")
 	require.NoError(t, err)
-	appendTo(t, mailLog, lines)
-	require.Eventually(t, func() bool { return len(col.snapshot()) == 4 }, 10*time.Second, 5*time.Millisecond)
-	evs := col.snapshot()
+	sensortest.AppendFile(t, mailLog, lines)
+	require.Eventually(t, func() bool { return col.Len() == 4 }, 10*time.Second, 5*time.Millisecond)
+	evs := col.All()
 	require.Equal(t, "postfix", evs[2].Email.Client)
 	require.Equal(t, []string{"friend@gmail.com", "boss@acme.example"}, evs[2].Email.To)
 	require.Equal(t, int64(1), evs[2].Email.ExternalRecipients)
@@ -154,38 +112,38 @@ func TestSentFoldersAndPostfixLog(t *testing.T) {
 	// A profile created while the sensor runs is found by the rescan.
 	newSent := filepath.Join(home, ".thunderbird", "new.profile", "Mail", "Local Folders", "Sent")
 	require.NoError(t, os.MkdirAll(filepath.Dir(newSent), 0o700))
-	appendTo(t, newSent, nil)
+	sensortest.AppendFile(t, newSent, nil)
 	require.Eventually(t, func() bool {
 		return strings.HasPrefix(s.Health().Message, "watching 4 sent folder(s)")
 	}, 10*time.Second, 5*time.Millisecond)
-	appendTo(t, newSent, mboxEntry(composeMessage(t, map[string]string{"From": "jdoe@acme.example", "To": "a@b.example",
+	sensortest.AppendFile(t, newSent, mboxEntry(composeMessage(t, map[string]string{"From": "jdoe@acme.example", "To": "a@b.example",
 		"Message-ID": "<m5@acme.example>"}, nil)))
-	require.Eventually(t, func() bool { return len(col.snapshot()) == 5 }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return col.Len() == 5 }, 10*time.Second, 5*time.Millisecond)
 	stop()
-	require.Len(t, col.snapshot(), 5)
+	require.Len(t, col.All(), 5)
 	require.Equal(t, uint64(5), s.Health().Events)
 
 	// Sent while the agent is down: reported once after the restart, and
 	// nothing already reported comes back.
-	appendTo(t, localSent, mboxEntry(composeMessage(t, map[string]string{"From": "jdoe@acme.example", "To": "a@b.example",
+	sensortest.AppendFile(t, localSent, mboxEntry(composeMessage(t, map[string]string{"From": "jdoe@acme.example", "To": "a@b.example",
 		"Message-ID": "<m6@acme.example>"}, nil)))
 	s2 := New(cfg, sensors.Env{DataDir: data})
-	col2, stop2 := runSensor(t, s2)
-	require.Eventually(t, func() bool { return len(col2.snapshot()) == 1 }, 10*time.Second, 5*time.Millisecond)
-	require.Equal(t, "<m6@acme.example>", col2.snapshot()[0].Email.MessageID)
+	col2, stop2 := sensortest.Start(t, s2)
+	require.Eventually(t, func() bool { return col2.Len() == 1 }, 10*time.Second, 5*time.Millisecond)
+	require.Equal(t, "<m6@acme.example>", col2.All()[0].Email.MessageID)
 	// One more event proves the sensor is past the restart point.
-	appendTo(t, localSent, mboxEntry(composeMessage(t, map[string]string{"From": "jdoe@acme.example", "To": "a@b.example",
+	sensortest.AppendFile(t, localSent, mboxEntry(composeMessage(t, map[string]string{"From": "jdoe@acme.example", "To": "a@b.example",
 		"Message-ID": "<m7@acme.example>"}, nil)))
-	require.Eventually(t, func() bool { return len(col2.snapshot()) == 2 }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return col2.Len() == 2 }, 10*time.Second, 5*time.Millisecond)
 	stop2()
-	require.Equal(t, "<m7@acme.example>", col2.snapshot()[1].Email.MessageID)
+	require.Equal(t, "<m7@acme.example>", col2.All()[1].Email.MessageID)
 }
 
 func TestCompactionIsNotNewMail(t *testing.T) {
 	dir := t.TempDir()
 	sent := filepath.Join(dir, "Sent")
 	for i := range 3 {
-		appendTo(t, sent, mboxEntry(composeMessage(t, map[string]string{"From": "a@b.example", "To": "c@d.example",
+		sensortest.AppendFile(t, sent, mboxEntry(composeMessage(t, map[string]string{"From": "a@b.example", "To": "c@d.example",
 			"Message-ID": fmt.Sprintf("<c%d@b.example>", i)}, nil)))
 	}
 	cfg := DefaultConfig()
@@ -194,7 +152,7 @@ func TestCompactionIsNotNewMail(t *testing.T) {
 	cfg.PollInterval, cfg.Settle = 10*time.Millisecond, 20*time.Millisecond
 	data := t.TempDir()
 	s := New(cfg, sensors.Env{DataDir: data})
-	col, stop := runSensor(t, s)
+	col, stop := sensortest.Start(t, s)
 	require.Eventually(t, func() bool { return strings.HasPrefix(s.Health().Message, "watching 1 ") }, 10*time.Second, 5*time.Millisecond)
 	// Compaction: the client writes a smaller copy and renames it over.
 	keep := mboxEntry(composeMessage(t, map[string]string{"From": "a@b.example", "To": "c@d.example", "Message-ID": "<c2@b.example>"}, nil))
@@ -204,13 +162,13 @@ func TestCompactionIsNotNewMail(t *testing.T) {
 	require.NoError(t, err)
 	// The saved state shows when the sensor has taken in the new file.
 	require.Eventually(t, func() bool {
-		st := loadState(statePath(data))
-		return st != nil && st.Mbox[sent] == mboxMark{FileID: fileID(fi), Offset: fi.Size()}
+		st := statefile.Load[savedState](statefile.Path(data, Name))
+		return st != nil && st.Mbox[sent] == mboxMark{FileID: logtail.FileID(fi), Offset: fi.Size()}
 	}, 10*time.Second, 5*time.Millisecond)
-	appendTo(t, sent, mboxEntry(composeMessage(t, map[string]string{"From": "a@b.example", "To": "x@y.example", "Message-ID": "<c9@b.example>"}, nil)))
-	require.Eventually(t, func() bool { return len(col.snapshot()) >= 1 }, 10*time.Second, 5*time.Millisecond)
+	sensortest.AppendFile(t, sent, mboxEntry(composeMessage(t, map[string]string{"From": "a@b.example", "To": "x@y.example", "Message-ID": "<c9@b.example>"}, nil)))
+	require.Eventually(t, func() bool { return col.Len() >= 1 }, 10*time.Second, 5*time.Millisecond)
 	stop()
-	evs := col.snapshot()
+	evs := col.All()
 	require.Len(t, evs, 1)
 	require.Equal(t, "<c9@b.example>", evs[0].Email.MessageID)
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-itm/vigil/sensors"
-	"github.com/vigil-itm/vigil/sensors/x11/x11test"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
 func TestKeyboardConfig(t *testing.T) {
@@ -24,7 +24,7 @@ func TestKeyboardConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := ParseConfig(x11test.YAML(t, tc.yaml))
+			cfg, err := ParseConfig(sensortest.YAML(t, tc.yaml))
 			if tc.err != "" {
 				require.ErrorContains(t, err, tc.err)
 				return

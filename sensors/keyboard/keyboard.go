@@ -67,10 +67,8 @@ func DefaultConfig() Config {
 
 // Validate checks the configuration and names the field that is wrong.
 func (c *Config) Validate() error {
-	if c.Display != "" {
-		if _, err := x11.ParseDisplay(c.Display); err != nil {
-			return fmt.Errorf("keyboard.display: %w", err)
-		}
+	if err := x11.CheckDisplay(c.Display); err != nil {
+		return fmt.Errorf("keyboard.%w", err)
 	}
 	if c.ChunkIdle <= 0 {
 		return errors.New("keyboard.chunk_idle: must be positive")
@@ -110,21 +108,12 @@ func New(cfg Config, env sensors.Env) (*Sensor, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keyboard.%w", err)
 	}
-	log := env.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Sensor{cfg: cfg, env: env, log: log.With("component", "sensor."+Name), masker: m}, nil
+	return &Sensor{cfg: cfg, env: env, log: env.ComponentLogger(Name), masker: m}, nil
 }
 
 // ParseConfig applies the defaults, decodes node strictly and validates.
 func ParseConfig(node *yaml.Node) (Config, error) {
-	cfg := DefaultConfig()
-	if err := sensors.DecodeStrict(node, &cfg); err != nil {
-		return cfg, fmt.Errorf("keyboard: %w", err)
-	}
-	err := cfg.Validate()
-	return cfg, err
+	return sensors.ParseConfig(Name, node, DefaultConfig())
 }
 
 // Name returns "keyboard".

@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 	"github.com/vigil-itm/vigil/sensors/x11"
 	"github.com/vigil-itm/vigil/sensors/x11/x11test"
 )
@@ -34,10 +35,10 @@ func leakCheck(t *testing.T) {
 
 // started runs a keyboard sensor on the test's display until the test ends
 // and waits until it records keys.
-func started(t *testing.T, cfg Config) (*Sensor, *x11test.Sink, *x11test.Events, <-chan error) {
+func started(t *testing.T, cfg Config) (*Sensor, *x11test.Sink, *sensortest.Events, <-chan error) {
 	t.Helper()
 	sink := &x11test.Sink{}
-	evs := &x11test.Events{}
+	evs := &sensortest.Events{}
 	s, err := New(cfg, sensors.Env{Evidence: sink})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -8,23 +8,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/record"
 	"github.com/jezek/xgb/xproto"
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
 	"github.com/vigil-itm/vigil/sensors/x11"
 )
 
-func factory(node *yaml.Node, env sensors.Env) (sensors.Sensor, error) {
-	cfg, err := ParseConfig(node)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg, env)
-}
+var factory = sensors.NewFactory(ParseConfig, New)
 
 // batch is the key input of one RECORD reply, the news that recording
 // started, or the error that ended the stream.
@@ -38,20 +30,11 @@ type batch struct {
 // display cannot be watched or the X server goes away; the agent restarts
 // the sensor.
 func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
-	err := s.run(ctx, emit)
-	if err != nil && ctx.Err() == nil {
-		s.tracker.Set(sensors.StateFailed, "record", err.Error())
-		return err
-	}
-	return nil
+	return s.tracker.Ended(ctx, "record", s.run(ctx, emit))
 }
 
 func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
-	note, err := x11.SessionNote(s.cfg.Display)
-	if err != nil {
-		return fmt.Errorf("keyboard: %w", err)
-	}
-	c, err := x11.Open(s.cfg.Display)
+	c, note, err := x11.Connect(s.cfg.Display)
 	if err != nil {
 		return fmt.Errorf("keyboard: %w", err)
 	}
@@ -99,18 +82,17 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 	var wg sync.WaitGroup
 	done := make(chan struct{})
 	batches := make(chan batch, 64)
-	xevents := make(chan xgb.Event, 64)
-	wg.Add(2)
-	go func() { defer wg.Done(); readRecord(raw, batches, done) }()
-	go func() { defer wg.Done(); x11.ForwardEvents(c.X, xevents, done) }()
+	wg.Go(func() { readRecord(raw, batches, done) })
+	xevents := c.Events(64)
 	defer func() {
 		// Disabling the context makes the server end the data stream; closing
 		// the connections unblocks both readers whatever state they are in.
 		close(done)
+		xevents.Quiet()
 		_ = record.DisableContextChecked(c.X, rctx).Check()
 		record.FreeContext(c.X, rctx)
 		_ = raw.Close()
-		c.Close()
+		xevents.Stop()
 		wg.Wait()
 		p.flush()
 	}()
@@ -149,11 +131,7 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 			}
 			if b.started {
 				// The server records from here on: keys are no longer missed.
-				if note != "" {
-					s.tracker.Set(sensors.StateDegraded, "record", note)
-				} else {
-					s.tracker.Set(sensors.StateOK, "record", "")
-				}
+				s.tracker.Working("record", note)
 				s.log.Info("keyboard sensor watching", "display", c.Display.String())
 				continue
 			}
@@ -194,7 +172,7 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 			if p.haveChunk {
 				idle.Reset(s.cfg.ChunkIdle)
 			}
-		case ev, ok := <-xevents:
+		case ev, ok := <-xevents.C:
 			if !ok {
 				if ctx.Err() != nil {
 					return nil

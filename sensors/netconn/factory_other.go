@@ -2,12 +2,6 @@
 
 package netconn
 
-import (
-	"gopkg.in/yaml.v3"
+import "github.com/vigil-itm/vigil/sensors"
 
-	"github.com/vigil-itm/vigil/sensors"
-)
-
-func newSensor(_ *yaml.Node, _ sensors.Env) (sensors.Sensor, error) {
-	return nil, sensors.NotSupported(Name)
-}
+var newSensor = sensors.Unsupported(Name)

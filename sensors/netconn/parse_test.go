@@ -10,7 +10,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/net/bpf"
 	"golang.org/x/net/dns/dnsmessage"
-	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
 const procNetTCP = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -294,9 +295,7 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var n yaml.Node
-			require.NoError(t, yaml.Unmarshal([]byte(tt.yaml), &n))
-			_, err := ParseConfig(n.Content[0])
+			_, err := ParseConfig(sensortest.YAML(t, tt.yaml))
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}

@@ -2,7 +2,6 @@ package netconn
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -26,6 +25,7 @@ import (
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
 func needRoot(t *testing.T) {
@@ -109,41 +109,18 @@ func query(t *testing.T, server netip.AddrPort, name string) netip.Addr {
 	return answers[0].Addr
 }
 
-type collector struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (c *collector) emit(e event.Event) {
-	c.mu.Lock()
-	c.events = append(c.events, e)
-	c.mu.Unlock()
-}
-
 // find returns the events of action whose destination is dst.
-func (c *collector) find(action string, dst netip.AddrPort) []event.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []event.Event
-	for _, e := range c.events {
-		if e.Event.Action == action && e.Destination.IP == dst.Addr().String() && e.Destination.Port == int64(dst.Port()) {
-			out = append(out, e)
-		}
-	}
-	return out
+func find(evs *sensortest.Events, action string, dst netip.AddrPort) []event.Event {
+	return evs.Find(func(e *event.Event) bool {
+		return e.Event.Action == action && e.Destination.IP == dst.Addr().String() && e.Destination.Port == int64(dst.Port())
+	})
 }
 
-func runSensor(t *testing.T, s *Sensor) *collector {
+// runSensor runs s until the test ends and waits until it has started.
+func runSensor(t *testing.T, s *Sensor) *sensortest.Events {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	col := &collector{}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, col.emit) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	require.Eventually(t, func() bool { return s.Health().State != sensors.StateStarting }, 10*time.Second, 5*time.Millisecond)
+	col, _ := sensortest.Start(t, s)
+	sensortest.WaitState(t, s, sensors.StateOK, sensors.StateDegraded, sensors.StateFailed, sensors.StateUnsupported)
 	return col
 }
 
@@ -215,9 +192,9 @@ func TestUploadNamedByCapturedDNS(t *testing.T) {
 	require.Equal(t, "sent\n", line)
 
 	require.Eventually(t, func() bool {
-		return len(col.find(event.ActionConnectionOpened, dst)) == 1 && len(col.find(event.ActionWebUpload, dst)) == 1
+		return len(find(col, event.ActionConnectionOpened, dst)) == 1 && len(find(col, event.ActionWebUpload, dst)) == 1
 	}, 20*time.Second, 10*time.Millisecond)
-	opened := col.find(event.ActionConnectionOpened, dst)[0]
+	opened := find(col, event.ActionConnectionOpened, dst)[0]
 	require.NoError(t, opened.Validate())
 	realExe, err := filepath.EvalSymlinks(exe)
 	require.NoError(t, err)
@@ -228,7 +205,7 @@ func TestUploadNamedByCapturedDNS(t *testing.T) {
 	require.Equal(t, &event.User{ID: "0", Name: "root"}, opened.User)
 	require.Equal(t, "egress", opened.Network.Direction)
 
-	up := col.find(event.ActionWebUpload, dst)[0]
+	up := find(col, event.ActionWebUpload, dst)[0]
 	require.NoError(t, up.Validate())
 	require.Equal(t, int64(size), up.Destination.Bytes, "tcp_info.bytes_acked less the SYN")
 	require.Equal(t, "upload.dropbox.com", up.Destination.Domain)
@@ -274,19 +251,19 @@ func TestCurlUploadNamedByHostsMap(t *testing.T) {
 	curl.Stdout, curl.Stderr = &out, &out
 	require.NoError(t, curl.Start())
 	require.Eventually(t, func() bool {
-		return len(col.find(event.ActionConnectionOpened, dst)) == 1 && len(col.find(event.ActionWebUpload, dst)) == 1
+		return len(find(col, event.ActionConnectionOpened, dst)) == 1 && len(find(col, event.ActionWebUpload, dst)) == 1
 	}, 20*time.Second, 10*time.Millisecond)
 	close(release)
 	require.NoError(t, curl.Wait(), out.String())
 	require.Equal(t, int64(size), got.Load())
 
-	opened := col.find(event.ActionConnectionOpened, dst)[0]
+	opened := find(col, event.ActionConnectionOpened, dst)[0]
 	require.Equal(t, "curl", opened.Process.Name)
 	require.Equal(t, "/usr/bin/curl", opened.Process.Executable)
 	require.Equal(t, int64(curl.Process.Pid), opened.Process.PID)
 	require.Equal(t, CategoryPaste, opened.Destination.Category)
 	require.Equal(t, "paste.ee", opened.Destination.Domain)
-	up := col.find(event.ActionWebUpload, dst)[0]
+	up := find(col, event.ActionWebUpload, dst)[0]
 	// The request line and headers travel with the body.
 	require.Greater(t, up.Destination.Bytes, int64(size))
 	require.Less(t, up.Destination.Bytes, int64(size+1024))

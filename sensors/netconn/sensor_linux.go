@@ -8,17 +8,15 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/owner"
 )
 
 // Sensor follows outbound TCP connections. Build it with New.
@@ -33,7 +31,7 @@ type Sensor struct {
 	webPorts   map[uint16]bool
 
 	conns  map[uint64]*conn
-	users  map[uint32]string
+	users  owner.Users
 	primed bool // the first poll ran: later connections are new
 }
 
@@ -55,30 +53,19 @@ type conn struct {
 	seenEpoch uint64
 }
 
-func newSensor(node *yaml.Node, env sensors.Env) (sensors.Sensor, error) {
-	cfg, err := ParseConfig(node)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg, env), nil
-}
+var newSensor = sensors.NewFactory(ParseConfig, sensors.Infallible(New))
 
 // New returns a sensor for cfg, which must be valid.
 func New(cfg Config, env sensors.Env) *Sensor {
-	logger := env.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	s := &Sensor{
 		cfg:        cfg,
-		log:        logger.With("component", "sensor."+Name),
+		log:        env.ComponentLogger(Name),
 		procRoot:   "/proc",
 		classifier: NewClassifier(ShippedDomains(), cfg.Domains),
 		names:      NewNameCache(cfg.MaxNames, cfg.NameMinTTL),
 		static:     map[netip.Addr]string{},
 		webPorts:   map[uint16]bool{},
 		conns:      map[uint64]*conn{},
-		users:      map[uint32]string{},
 	}
 	for _, p := range cfg.WebPorts {
 		s.webPorts[uint16(p)] = true
@@ -337,7 +324,7 @@ func (s *Sensor) newEvent(now time.Time, action string, c *conn, sent int64) eve
 			Module:  Name,
 			Outcome: "success",
 		},
-		User:    s.user(c.sock.UID),
+		User:    s.users.User(strconv.FormatUint(uint64(c.sock.UID), 10)),
 		Process: c.proc,
 		Source:  &event.Endpoint{IP: c.sock.Local.Addr().String(), Port: int64(c.sock.Local.Port())},
 		Destination: &event.Destination{
@@ -354,18 +341,4 @@ func (s *Sensor) newEvent(now time.Time, action string, c *conn, sent int64) eve
 	}
 	ev.Normalize()
 	return ev
-}
-
-func (s *Sensor) user(uid uint32) *event.User {
-	name, ok := s.users[uid]
-	if !ok {
-		if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
-			name = u.Username
-		}
-		if len(s.users) > 1024 {
-			clear(s.users)
-		}
-		s.users[uid] = name
-	}
-	return &event.User{ID: strconv.FormatUint(uint64(uid), 10), Name: name}
 }

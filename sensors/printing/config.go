@@ -57,14 +57,7 @@ func (c Config) Validate() error {
 
 // ParseConfig applies the defaults, decodes node strictly and validates.
 func ParseConfig(node *yaml.Node) (Config, error) {
-	c := DefaultConfig()
-	if err := sensors.DecodeStrict(node, &c); err != nil {
-		return Config{}, fmt.Errorf("printing: decode config: %w", err)
-	}
-	if err := c.Validate(); err != nil {
-		return Config{}, err
-	}
-	return c, nil
+	return sensors.ParseConfig(Name, node, DefaultConfig())
 }
 
 func init() {

@@ -3,13 +3,11 @@
 package printing
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
 // cupsd is a private CUPS scheduler listening on a unix socket in a temp
@@ -133,53 +132,17 @@ func (c *cupsd) print(t *testing.T, title string, pages, copies int) string {
 	return id
 }
 
-// collector gathers emitted events.
-type collector struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (c *collector) emit(e event.Event) {
-	c.mu.Lock()
-	c.events = append(c.events, e)
-	c.mu.Unlock()
-}
-
-func (c *collector) snapshot() []event.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]event.Event(nil), c.events...)
-}
-
-// runSensor runs s until the test ends or stop is called.
-func runSensor(t *testing.T, s *Sensor) (col *collector, stop func()) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	col = &collector{}
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, col.emit) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			require.NoError(t, <-done)
-		})
-	}
-	t.Cleanup(stop)
-	return col, stop
-}
-
 func TestRealCupsdPrintJob(t *testing.T) {
 	c := startCupsd(t)
 	cfg := DefaultConfig()
 	cfg.PageLog, cfg.CupsdConf, cfg.PollInterval = c.pageLog, c.conf, 20*time.Millisecond
 	data := t.TempDir()
 	s := New(cfg, sensors.Env{DataDir: data})
-	col, stop := runSensor(t, s)
+	col, stop := sensortest.Start(t, s)
 
 	id := c.print(t, "Quarterly report Q3", 5, 3)
-	require.Eventually(t, func() bool { return len(col.snapshot()) >= 1 }, 60*time.Second, 20*time.Millisecond)
-	ev := col.snapshot()[0]
+	require.Eventually(t, func() bool { return col.Len() >= 1 }, 60*time.Second, 20*time.Millisecond)
+	ev := col.All()[0]
 	require.NoError(t, ev.Validate())
 	require.Equal(t, event.ActionPrintJob, ev.Event.Action)
 	require.Equal(t, Name, ev.Event.Module)
@@ -190,7 +153,7 @@ func TestRealCupsdPrintJob(t *testing.T) {
 	require.Equal(t, sensors.StateOK, s.Health().State)
 	require.Equal(t, uint64(1), s.Health().Events)
 	stop()
-	require.Len(t, col.snapshot(), 1, "one job, one event")
+	require.Len(t, col.All(), 1, "one job, one event")
 
 	// While the sensor is down, a job prints; the restarted sensor reports
 	// it once and does not report the first job again.
@@ -200,10 +163,10 @@ func TestRealCupsdPrintJob(t *testing.T) {
 		return strings.Contains(string(b), " "+id2+" [")
 	}, 60*time.Second, 20*time.Millisecond)
 	s2 := New(cfg, sensors.Env{DataDir: data})
-	col2, _ := runSensor(t, s2)
+	col2, _ := sensortest.Start(t, s2)
 	id3 := c.print(t, "after restart", 1, 2)
-	require.Eventually(t, func() bool { return len(col2.snapshot()) >= 2 }, 60*time.Second, 20*time.Millisecond)
-	evs := col2.snapshot()
+	require.Eventually(t, func() bool { return col2.Len() >= 2 }, 60*time.Second, 20*time.Millisecond)
+	evs := col2.All()
 	require.Len(t, evs, 2)
 	require.Equal(t, id2, evs[0].Print.JobID)
 	require.Equal(t, int64(2), evs[0].Print.Pages)

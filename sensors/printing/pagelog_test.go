@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
 func TestParsePageLine(t *testing.T) {
@@ -150,11 +152,11 @@ func TestConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseConfig(yamlNode(t, tt.yaml))
+			_, err := ParseConfig(sensortest.YAML(t, tt.yaml))
 			require.ErrorContains(t, err, tt.wantErr)
 		})
 	}
-	c, err := ParseConfig(yamlNode(t, "page_log: /x/page_log\npoll_interval: 2s"))
+	c, err := ParseConfig(sensortest.YAML(t, "page_log: /x/page_log\npoll_interval: 2s"))
 	require.NoError(t, err)
 	require.Equal(t, "/x/page_log", c.PageLog)
 	require.Equal(t, 2*time.Second, c.PollInterval)

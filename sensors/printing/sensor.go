@@ -10,14 +10,14 @@ import (
 	"log/slog"
 	"net/netip"
 	"os"
-	"os/user"
 	"strconv"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/logtail"
+	"github.com/vigil-itm/vigil/sensors/internal/owner"
+	"github.com/vigil-itm/vigil/sensors/internal/statefile"
 )
 
 // recentJobs is how many reported jobs the sensor remembers (and saves) so
@@ -32,9 +32,8 @@ type Sensor struct {
 	track sensors.Tracker
 
 	pending map[string]*pendingJob
-	recent  []string
-	seen    map[string]bool
-	users   map[string]string
+	recent  *statefile.Recent
+	users   owner.Users
 	badLine bool
 }
 
@@ -50,27 +49,16 @@ type pendingJob struct {
 	last  time.Time
 }
 
-func newSensor(node *yaml.Node, env sensors.Env) (sensors.Sensor, error) {
-	cfg, err := ParseConfig(node)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg, env), nil
-}
+var newSensor = sensors.NewFactory(ParseConfig, sensors.Infallible(New))
 
 // New returns a sensor for cfg, which must be valid.
 func New(cfg Config, env sensors.Env) *Sensor {
-	logger := env.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	return &Sensor{
 		cfg:     cfg,
-		log:     logger.With("component", "sensor."+Name),
-		state:   statePath(env.DataDir),
+		log:     env.ComponentLogger(Name),
+		state:   statefile.Path(env.DataDir, Name),
 		pending: map[string]*pendingJob{},
-		seen:    map[string]bool{},
-		users:   map[string]string{},
+		recent:  statefile.NewRecent(recentJobs),
 	}
 }
 
@@ -82,18 +70,22 @@ func (s *Sensor) Health() sensors.Health { return s.track.Health() }
 
 // Run follows the page log until ctx is done.
 func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
-	var st *tailState
+	var st *savedState
 	if s.cfg.Resume {
-		st = loadState(s.state)
+		st = statefile.Load[savedState](s.state)
 	}
 	if st != nil {
 		for _, k := range st.Recent {
-			s.remember(k)
+			s.recent.Add(k)
 		}
 	}
-	t := newTailer(s.cfg.PageLog)
-	defer t.close()
-	if err := t.resume(st); err != nil {
+	var pos *logtail.Position
+	if st != nil {
+		pos = &st.Position
+	}
+	t := logtail.New(s.cfg.PageLog)
+	defer t.Close()
+	if err := t.Resume(pos); err != nil {
 		s.track.Set(sensors.StateFailed, "page_log", err.Error())
 		return fmt.Errorf("printing: follow page log: %w", err)
 	}
@@ -124,17 +116,16 @@ func (s *Sensor) checkSetup() {
 	s.track.Set(sensors.StateOK, "page_log", "")
 }
 
-func (s *Sensor) pollOnce(t *tailer, emit func(event.Event)) {
-	read, err := t.poll(func(line []byte) { s.handleLine(string(line), emit) })
+func (s *Sensor) pollOnce(t *logtail.Tailer, emit func(event.Event)) {
+	read, err := t.Poll(func(line []byte) { s.handleLine(string(line), emit) })
 	if err != nil {
 		s.track.Failed(err)
 		s.log.Warn("follow page log", "path", s.cfg.PageLog, "err", err)
 	}
 	s.expire(time.Now(), emit)
 	if read {
-		st := t.state()
-		st.Recent = s.recent
-		if err := saveState(s.state, st); err != nil {
+		st := savedState{Position: t.Position(), Recent: s.recent.Keys()}
+		if err := statefile.Save(s.state, st); err != nil {
 			s.track.Failed(err)
 		}
 	}
@@ -158,7 +149,7 @@ func (s *Sensor) handleLine(line string, emit func(event.Event)) {
 		return
 	}
 	key := p.Printer + "-" + strconv.FormatInt(p.JobID, 10)
-	if s.seen[key] {
+	if s.recent.Has(key) {
 		return
 	}
 	if !p.Total {
@@ -198,7 +189,7 @@ func (s *Sensor) expire(now time.Time, emit func(event.Event)) {
 }
 
 func (s *Sensor) report(key string, p PageLine, pages int64, emit func(event.Event)) {
-	s.remember(key)
+	s.recent.Add(key)
 	copies := p.Copies
 	if copies <= 0 {
 		copies = 1
@@ -211,7 +202,7 @@ func (s *Sensor) report(key string, p PageLine, pages int64, emit func(event.Eve
 			Module:  Name,
 			Outcome: "success",
 		},
-		User: &event.User{Name: p.User, ID: s.uid(p.User)},
+		User: &event.User{Name: p.User, ID: s.users.ID(p.User)},
 		Print: &event.Print{
 			Printer:       p.Printer,
 			JobID:         strconv.FormatInt(p.JobID, 10),
@@ -230,32 +221,4 @@ func (s *Sensor) report(key string, p PageLine, pages int64, emit func(event.Eve
 	ev.Normalize()
 	emit(ev)
 	s.track.Emitted()
-}
-
-func (s *Sensor) remember(key string) {
-	if s.seen[key] {
-		return
-	}
-	if len(s.recent) >= recentJobs {
-		delete(s.seen, s.recent[0])
-		s.recent = append(s.recent[:0], s.recent[1:]...)
-	}
-	s.recent = append(s.recent, key)
-	s.seen[key] = true
-}
-
-// uid looks up a user's numeric id, remembering the answer.
-func (s *Sensor) uid(name string) string {
-	if id, ok := s.users[name]; ok {
-		return id
-	}
-	id := ""
-	if u, err := user.Lookup(name); err == nil {
-		id = u.Uid
-	}
-	if len(s.users) > 1024 {
-		clear(s.users)
-	}
-	s.users[name] = id
-	return id
 }

@@ -221,13 +221,7 @@ func (w *fanWatcher) one(m *unix.FanotifyEventMetadata) {
 	} else {
 		j.proc = &procInfo{PID: pid}
 	}
-	select {
-	case w.jobs <- j:
-	default:
-		w.s.tracker.Failed(errQueueFull)
-		j.noHash = true
-		w.s.finish(j, w.emit)
-	}
+	w.s.queue(w.jobs, j, w.emit)
 }
 
 // sameProcess reports whether pid still is (or, gone, last was) the

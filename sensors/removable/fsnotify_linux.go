@@ -237,12 +237,6 @@ func (w *fsWatcher) flush(now time.Time, settle time.Duration) {
 	}
 	w.mu.Unlock()
 	for _, j := range due {
-		select {
-		case w.jobs <- j:
-		default:
-			w.s.tracker.Failed(errQueueFull)
-			j.noHash = true
-			w.s.finish(j, w.emit)
-		}
+		w.s.queue(w.jobs, j, w.emit)
 	}
 }

@@ -3,11 +3,9 @@ package removable
 import (
 	"bytes"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 )
 
@@ -85,32 +83,6 @@ func procStart(pid int) (uint64, error) {
 		return 0, syscall.EINVAL
 	}
 	return strconv.ParseUint(f[19], 10, 64)
-}
-
-// userNames maps uids to user names, caching failures too.
-type userNames struct {
-	mu sync.Mutex
-	m  map[string]string
-}
-
-func (u *userNames) name(uid string) string {
-	if uid == "" {
-		return ""
-	}
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if n, ok := u.m[uid]; ok {
-		return n
-	}
-	if u.m == nil || len(u.m) > 4096 {
-		u.m = map[string]string{}
-	}
-	n := ""
-	if usr, err := user.LookupId(uid); err == nil {
-		n = usr.Username
-	}
-	u.m[uid] = n
-	return n
 }
 
 // srcFile is a file a writing process had open for reading: a candidate

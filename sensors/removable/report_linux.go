@@ -9,6 +9,18 @@ import (
 	"github.com/vigil-itm/vigil/event"
 )
 
+// queue hands j to the hash workers through jobs; when the queue is full it
+// counts the error and reports the file at once, without a hash.
+func (s *Sensor) queue(jobs chan<- hashJob, j hashJob, emit func(event.Event)) {
+	select {
+	case jobs <- j:
+	default:
+		s.tracker.Failed(errQueueFull)
+		j.noHash = true
+		s.finish(j, emit)
+	}
+}
+
 // finish hashes one written file and emits file-copied-to-removable. It
 // runs on a hash worker, or inline when the queue is full (then without a
 // hash).
@@ -86,7 +98,7 @@ func (s *Sensor) describeFile(f *os.File, j *hashJob) (*event.Event, bool) {
 			CommandLine: strings.Join(p.Args, " "),
 		}
 		if p.UID != "" {
-			e.User = &event.User{ID: p.UID, Name: s.users.name(p.UID)}
+			e.User = &event.User{ID: p.UID, Name: s.users.Name(p.UID)}
 			if p.EUID != "" && p.EUID != p.UID {
 				e.User.EffectiveID = p.EUID
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/owner"
 )
 
 // Sensor is the removable media sensor. Build it with New (or through the
@@ -28,7 +29,7 @@ type Sensor struct {
 	cls     classifier
 	sys     sysfs
 	tracker sensors.Tracker
-	users   userNames
+	users   owner.Users
 	vols    volumeSet
 	dedupe  dedupe
 	self    int
@@ -68,6 +69,7 @@ func New(cfg Config, env sensors.Env) (*Sensor, error) {
 		sys:       sysfs{root: "/sys"},
 		self:      os.Getpid(),
 		mountinfo: "/proc/self/mountinfo",
+		users:     owner.Users{Max: 4096},
 	}, nil
 }
 

@@ -1,7 +1,6 @@
 package removable
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -10,17 +9,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 )
 
 // needRoot fails under scripts/test (which runs as root) and skips
@@ -121,41 +119,18 @@ func isMounted(dir string) bool {
 }
 
 // collector gathers emitted events.
-type collector struct {
-	mu     sync.Mutex
-	events []event.Event
-}
-
-func (c *collector) emit(e event.Event) {
-	c.mu.Lock()
-	c.events = append(c.events, e)
-	c.mu.Unlock()
-}
+type collector struct{ sensortest.Events }
 
 // find returns the events with the given action that match.
 func (c *collector) find(action string, match func(*event.Event) bool) []event.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []event.Event
-	for i := range c.events {
-		if c.events[i].Event.Action == action && (match == nil || match(&c.events[i])) {
-			out = append(out, c.events[i])
-		}
-	}
-	return out
-}
-
-func (c *collector) all() []event.Event {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]event.Event(nil), c.events...)
+	return c.Find(func(e *event.Event) bool { return e.Event.Action == action && (match == nil || match(e)) })
 }
 
 // waitOne waits for exactly one matching event and returns it.
 func (c *collector) waitOne(t *testing.T, action string, match func(*event.Event) bool) event.Event {
 	t.Helper()
 	require.Eventually(t, func() bool { return len(c.find(action, match)) > 0 }, 20*time.Second, 20*time.Millisecond,
-		"no %s event; got %v", action, actionsOf(c.all()))
+		"no %s event; got %v", action, actionsOf(c.All()))
 	got := c.find(action, match)
 	require.Len(t, got, 1, "want one %s event", action)
 	return got[0]
@@ -173,26 +148,15 @@ func actionsOf(es []event.Event) []string {
 // and runs it until the test ends.
 func startSensor(t *testing.T, cfgYAML string) (*Sensor, *collector) {
 	t.Helper()
-	var node yaml.Node
-	require.NoError(t, yaml.Unmarshal([]byte(cfgYAML), &node))
 	reg, ok := sensors.Lookup(Name)
 	require.True(t, ok)
-	sn, err := reg.New(node.Content[0], sensors.Env{})
+	sn, err := reg.New(sensortest.YAML(t, cfgYAML), sensors.Env{})
 	require.NoError(t, err)
 	s, ok := sn.(*Sensor)
 	require.True(t, ok)
 	c := &collector{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, c.emit) }()
-	t.Cleanup(func() {
-		cancel()
-		require.NoError(t, <-done)
-	})
-	require.Eventually(t, func() bool {
-		st := s.Health().State
-		return st == sensors.StateOK || st == sensors.StateDegraded
-	}, 10*time.Second, 10*time.Millisecond, "sensor did not start: %+v", s.Health())
+	sensortest.Run(t, s, c.Emit)
+	sensortest.WaitState(t, s, sensors.StateOK, sensors.StateDegraded)
 	return s, c
 }
 
@@ -385,7 +349,7 @@ fsnotify_settle: 100ms
 	gone := c.waitOne(t, event.ActionDeviceDisconnected, func(e *event.Event) bool { return e.Device.ID == name })
 	require.Equal(t, conn.Device, gone.Device)
 
-	for _, e := range c.all() {
+	for _, e := range c.All() {
 		require.NoError(t, e.Validate(), "%s", e.Event.Action)
 		require.Equal(t, Name, e.Event.Module)
 	}
@@ -450,10 +414,8 @@ func TestAlreadyMountedAndRestart(t *testing.T) {
 	require.NoError(t, err)
 	for round := range 2 {
 		c := &collector{}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- s.Run(ctx, c.emit) }()
-		require.Eventually(t, func() bool { return s.Health().State == sensors.StateOK }, 10*time.Second, 10*time.Millisecond)
+		stop := sensortest.Run(t, s, c.Emit)
+		sensortest.WaitState(t, s, sensors.StateOK)
 
 		path := filepath.Join(mnt, fmt.Sprintf("round%d.txt", round))
 		src := filepath.Join(t.TempDir(), "src.txt")
@@ -465,7 +427,6 @@ func TestAlreadyMountedAndRestart(t *testing.T) {
 		require.Equal(t, "EARLY", e.Volume.Label)
 		require.Empty(t, c.find(event.ActionVolumeMounted, nil), "mounted before the sensor started")
 
-		cancel()
-		require.NoError(t, <-done)
+		stop()
 	}
 }

@@ -3,45 +3,27 @@ package window
 import (
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
-	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/screensaver"
 	"github.com/jezek/xgb/xproto"
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
 	"github.com/vigil-itm/vigil/sensors/x11"
 )
 
-func factory(node *yaml.Node, env sensors.Env) (sensors.Sensor, error) {
-	cfg, err := ParseConfig(node)
-	if err != nil {
-		return nil, err
-	}
-	return New(cfg, env)
-}
+var factory = sensors.NewFactory(ParseConfig, New)
 
 // Run follows the focused window and the screen saver until ctx is done.
 // It returns an error when the display cannot be watched or the X server
 // goes away.
 func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
-	err := s.run(ctx, emit)
-	if err != nil && ctx.Err() == nil {
-		s.tracker.Set(sensors.StateFailed, "", err.Error())
-		return err
-	}
-	return nil
+	return s.tracker.Ended(ctx, "", s.run(ctx, emit))
 }
 
 func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
-	note, err := x11.SessionNote(s.cfg.Display)
-	if err != nil {
-		return fmt.Errorf("window: %w", err)
-	}
-	c, err := x11.Open(s.cfg.Display)
+	c, note, err := x11.Connect(s.cfg.Display)
 	if err != nil {
 		return fmt.Errorf("window: %w", err)
 	}
@@ -62,16 +44,8 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 		}
 	}
 
-	var wg sync.WaitGroup
-	done := make(chan struct{})
-	xevents := make(chan xgb.Event, 64)
-	wg.Add(1)
-	go func() { defer wg.Done(); x11.ForwardEvents(c.X, xevents, done) }()
-	defer func() {
-		close(done)
-		c.Close()
-		wg.Wait()
-	}()
+	xevents := c.Events(64)
+	defer xevents.Stop()
 
 	f := &follower{c: c, at: at, s: s, emit: emit}
 	if err := f.check(); err != nil {
@@ -93,7 +67,7 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 					return err
 				}
 			}
-		case ev, ok := <-xevents:
+		case ev, ok := <-xevents.C:
 			if !ok {
 				if ctx.Err() != nil {
 					return nil
@@ -140,11 +114,7 @@ func (s *Sensor) setHealth(ewmh bool, note string) {
 	if !ewmh {
 		mode = "input-focus"
 	}
-	if note != "" {
-		s.tracker.Set(sensors.StateDegraded, mode, note)
-		return
-	}
-	s.tracker.Set(sensors.StateOK, mode, "")
+	s.tracker.Working(mode, note)
 }
 
 func joinNote(a, b string) string {

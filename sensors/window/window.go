@@ -55,10 +55,8 @@ func DefaultConfig() Config {
 
 // Validate checks the configuration and names the field that is wrong.
 func (c *Config) Validate() error {
-	if c.Display != "" {
-		if _, err := x11.ParseDisplay(c.Display); err != nil {
-			return fmt.Errorf("window.display: %w", err)
-		}
+	if err := x11.CheckDisplay(c.Display); err != nil {
+		return fmt.Errorf("window.%w", err)
 	}
 	if c.PollInterval < 100*time.Millisecond || c.PollInterval > time.Minute {
 		return errors.New("window.poll_interval: must be between 100ms and 1m")
@@ -68,12 +66,7 @@ func (c *Config) Validate() error {
 
 // ParseConfig applies the defaults, decodes node strictly and validates.
 func ParseConfig(node *yaml.Node) (Config, error) {
-	cfg := DefaultConfig()
-	if err := sensors.DecodeStrict(node, &cfg); err != nil {
-		return cfg, fmt.Errorf("window: %w", err)
-	}
-	err := cfg.Validate()
-	return cfg, err
+	return sensors.ParseConfig(Name, node, DefaultConfig())
 }
 
 // Sensor is the window sensor.
@@ -94,11 +87,7 @@ func New(cfg Config, env sensors.Env) (*Sensor, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	log := env.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &Sensor{cfg: cfg, env: env, log: log.With("component", "sensor."+Name)}, nil
+	return &Sensor{cfg: cfg, env: env, log: env.ComponentLogger(Name)}, nil
 }
 
 // Name returns "window".

@@ -1,7 +1,6 @@
 package window
 
 import (
-	"context"
 	"os"
 	"testing"
 	"time"
@@ -13,38 +12,24 @@ import (
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 	"github.com/vigil-itm/vigil/sensors"
+	"github.com/vigil-itm/vigil/sensors/internal/sensortest"
 	"github.com/vigil-itm/vigil/sensors/x11/x11test"
 )
 
 const waitFor, tick = 20 * time.Second, 20 * time.Millisecond
 
-func started(t *testing.T, cfg Config) (*Sensor, *x11test.Events) {
+func started(t *testing.T, cfg Config) (*Sensor, *sensortest.Events) {
 	t.Helper()
 	opt := goleak.IgnoreCurrent()
 	t.Cleanup(func() { goleak.VerifyNone(t, opt) })
-	evs := &x11test.Events{}
 	s, err := New(cfg, sensors.Env{})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	finished := make(chan error, 1)
-	go func() { finished <- s.Run(ctx, evs.Emit) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-finished:
-			require.NoError(t, err)
-		case <-time.After(waitFor):
-			t.Error("window sensor did not stop")
-		}
-	})
-	require.Eventually(t, func() bool {
-		st := s.Health().State
-		return st == sensors.StateOK || st == sensors.StateDegraded
-	}, waitFor, tick)
+	evs, _ := sensortest.Start(t, s)
+	sensortest.WaitState(t, s, sensors.StateOK, sensors.StateDegraded)
 	return s, evs
 }
 
-func focused(evs *x11test.Events) []event.Event {
+func focused(evs *sensortest.Events) []event.Event {
 	return evs.Find(func(e *event.Event) bool { return e.Event.Action == event.ActionWindowFocused })
 }
 
@@ -135,7 +120,7 @@ func TestWindowConfig(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := ParseConfig(x11test.YAML(t, tc.yaml))
+			_, err := ParseConfig(sensortest.YAML(t, tc.yaml))
 			if tc.err == "" {
 				require.NoError(t, err)
 				return

@@ -245,10 +245,48 @@ func processName(pid int) (name, exe string) {
 	return name, exe
 }
 
-// ForwardEvents sends the events of x to out until the connection closes,
+// Events is the stream of a connection's events, read by one goroutine that
+// Events owns. Stop ends it.
+type Events struct {
+	// C delivers the events; it is closed when the connection closes.
+	C <-chan xgb.Event
+
+	c       *Conn
+	quiet   chan struct{}
+	quietly sync.Once
+	ended   chan struct{}
+}
+
+// Events starts forwarding the connection's events to a channel that holds
+// up to size of them. Call Stop when done.
+func (c *Conn) Events(size int) *Events {
+	out := make(chan xgb.Event, size)
+	e := &Events{C: out, c: c, quiet: make(chan struct{}), ended: make(chan struct{})}
+	go func() {
+		defer close(e.ended)
+		forwardEvents(c.X, out, e.quiet)
+	}()
+	return e
+}
+
+// Quiet makes the stream drop events from now on instead of delivering
+// them, so that xgb never blocks on a full queue while the caller shuts
+// down (for instance while it waits for the replies of its last requests).
+// It may be called more than once.
+func (e *Events) Quiet() { e.quietly.Do(func() { close(e.quiet) }) }
+
+// Stop quiets the stream, closes the connection and waits until the
+// forwarding goroutine has ended.
+func (e *Events) Stop() {
+	e.Quiet()
+	e.c.Close()
+	<-e.ended
+}
+
+// forwardEvents sends the events of x to out until the connection closes,
 // then closes out. After done is closed it drops them instead, so that xgb
 // never blocks on a full queue while the caller shuts down.
-func ForwardEvents(x *xgb.Conn, out chan<- xgb.Event, done <-chan struct{}) {
+func forwardEvents(x *xgb.Conn, out chan<- xgb.Event, done <-chan struct{}) {
 	defer close(out)
 	for {
 		ev, xerr := x.WaitForEvent()

@@ -2,6 +2,7 @@ package x11
 
 import (
 	"errors"
+	"fmt"
 	"os"
 )
 
@@ -24,4 +25,33 @@ func SessionNote(display string) (note string, err error) {
 		return "Wayland session: only X11 (XWayland) applications are seen", nil
 	}
 	return "", nil
+}
+
+// Connect opens the display a sensor watches (empty: $DISPLAY) after
+// looking at the session as SessionNote does. It returns the connection and
+// the note to put in the sensor's health, or ErrWayland when there is no X
+// display to watch.
+func Connect(display string) (c *Conn, note string, err error) {
+	note, err = SessionNote(display)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err = Open(display)
+	if err != nil {
+		return nil, "", err
+	}
+	return c, note, nil
+}
+
+// CheckDisplay checks the display setting of an X11 sensor's
+// configuration: empty (meaning $DISPLAY) or a display name. The error
+// names the field, as in "display: ...".
+func CheckDisplay(display string) error {
+	if display == "" {
+		return nil
+	}
+	if _, err := ParseDisplay(display); err != nil {
+		return fmt.Errorf("display: %w", err)
+	}
+	return nil
 }

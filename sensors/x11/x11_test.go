@@ -381,3 +381,19 @@ func TestSessionNote(t *testing.T) {
 	_, err = SessionNote("")
 	require.ErrorIs(t, err, ErrWayland)
 }
+
+func TestCheckDisplay(t *testing.T) {
+	for _, tc := range []struct{ in, err string }{
+		{"", ""},
+		{":1", ""},
+		{"localhost:10.0", ""},
+		{"here", "display: "},
+	} {
+		err := CheckDisplay(tc.in)
+		if tc.err == "" {
+			require.NoError(t, err, tc.in)
+			continue
+		}
+		require.ErrorContains(t, err, tc.err, tc.in)
+	}
+}

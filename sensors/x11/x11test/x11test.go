@@ -1,8 +1,9 @@
-// Package x11test holds what the X11 sensors' tests share: an evidence sink
-// and an event collector that record what they are given, and windows
-// created on a test X server with a chosen title and class and made the
-// active window (Xvfb runs no window manager, so the test plays its part).
-// It is used only from tests and must not be imported by sensor code.
+// Package x11test holds what the X11 sensors' tests share beyond
+// sensors/internal/sensortest: an evidence sink that records what it is
+// given, and windows created on a test X server with a chosen title and
+// class and made the active window (Xvfb runs no window manager, so the
+// test plays its part). It is used only from tests and must not be imported
+// by sensor code.
 package x11test
 
 import (
@@ -16,9 +17,7 @@ import (
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 	"github.com/stretchr/testify/require"
-	"gopkg.in/yaml.v3"
 
-	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/evidence"
 )
 
@@ -74,37 +73,6 @@ func (s *Sink) TypedIn(title string) string {
 		}
 	}
 	return b.String()
-}
-
-// Events collects emitted events.
-type Events struct {
-	mu  sync.Mutex
-	evs []event.Event
-}
-
-// Emit is the emit function to give a sensor.
-func (e *Events) Emit(ev event.Event) {
-	e.mu.Lock()
-	e.evs = append(e.evs, ev)
-	e.mu.Unlock()
-}
-
-// All returns a copy of the events so far.
-func (e *Events) All() []event.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]event.Event(nil), e.evs...)
-}
-
-// Find returns the events for which match is true.
-func (e *Events) Find(match func(*event.Event) bool) []event.Event {
-	var out []event.Event
-	for _, ev := range e.All() {
-		if match(&ev) {
-			out = append(out, ev)
-		}
-	}
-	return out
 }
 
 // Desktop is a test's own connection to the X server, playing the window
@@ -187,17 +155,4 @@ func Run(t testing.TB, name string, args ...string) {
 	t.Helper()
 	out, err := exec.Command(name, args...).CombinedOutput()
 	require.NoError(t, err, "%s %v: %s", name, args, out)
-}
-
-// YAML parses a configuration section for a sensor factory; an empty text
-// gives nil, as the agent passes for an empty section.
-func YAML(t testing.TB, text string) *yaml.Node {
-	t.Helper()
-	if strings.TrimSpace(text) == "" {
-		return nil
-	}
-	var doc yaml.Node
-	require.NoError(t, yaml.Unmarshal([]byte(text), &doc))
-	require.NotEmpty(t, doc.Content)
-	return doc.Content[0]
 }

@@ -1,14 +1,15 @@
 //go:build unix
 
-package printing
+package logtail
 
 import (
 	"os"
 	"syscall"
 )
 
-// fileID returns the inode number of the file, 0 when unknown.
-func fileID(fi os.FileInfo) uint64 {
+// FileID returns the identity of the file (its inode number) that a saved
+// Position or offset is checked against, 0 when unknown.
+func FileID(fi os.FileInfo) uint64 {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return uint64(st.Ino) //nolint:unconvert // Ino is uint32 on some platforms.
 	}

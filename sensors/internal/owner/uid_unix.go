@@ -1,6 +1,6 @@
 //go:build unix
 
-package cloudsync
+package owner
 
 import (
 	"os"
@@ -8,8 +8,8 @@ import (
 	"syscall"
 )
 
-// ownerID returns the uid owning the file, "" when unknown.
-func ownerID(fi os.FileInfo) string {
+// UID returns the numeric id of the user owning the file, "" when unknown.
+func UID(fi os.FileInfo) string {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
 		return strconv.FormatUint(uint64(st.Uid), 10)
 	}

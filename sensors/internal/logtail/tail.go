@@ -1,4 +1,4 @@
-package email
+package logtail
 
 import (
 	"bytes"
@@ -9,27 +9,30 @@ import (
 	"os"
 )
 
-// maxLine bounds one log line; longer lines are dropped whole.
-const maxLine = 64 << 10
+// MaxLine bounds one log line; longer lines are dropped whole.
+const MaxLine = 64 << 10
 
-// tailState is what the tailer saves so that a restarted agent resumes where
-// it stopped: the file's identity and the offset of the first unread byte.
-type tailState struct {
+// Position is what a sensor saves so that a restarted agent resumes where
+// its Tailer stopped: the file's identity and the offset of the first
+// unread byte. Sensors embed it in their saved state, so its JSON names
+// must not change.
+type Position struct {
 	Path   string `json:"path"`
 	FileID uint64 `json:"file_id"`
 	Offset int64  `json:"offset"`
 }
 
-// tailer follows a log file that may be rotated (renamed away and
+// Tailer follows a log file that may be rotated (renamed away and
 // recreated) or truncated. It keeps the file open between polls, so lines
-// written to the old file just before a rotation are still read.
-type tailer struct {
+// written to the old file just before a rotation are still read. It is not
+// safe for concurrent use.
+type Tailer struct {
 	path    string
 	f       *os.File
 	info    os.FileInfo
 	off     int64
 	partial []byte
-	long    bool // the partial line already exceeded maxLine
+	long    bool // the partial line already exceeded MaxLine
 	buf     []byte
 	// fromStart makes the next opened file be read from its beginning; it
 	// is false only for the file that already existed when the sensor
@@ -37,13 +40,16 @@ type tailer struct {
 	fromStart bool
 }
 
-func newTailer(path string) *tailer {
-	return &tailer{path: path, buf: make([]byte, 32<<10)}
+// New returns a tailer of the file at path. Call Resume before the first
+// Poll, and Close when done.
+func New(path string) *Tailer {
+	return &Tailer{path: path, buf: make([]byte, 32<<10)}
 }
 
-// resume positions the tailer from saved state, or at the end of the
-// current file when there is none or it names another file.
-func (t *tailer) resume(st *tailState) error {
+// Resume positions the tailer from saved state, or at the end of the
+// current file when there is none or it names another file. A file that
+// does not exist yet is read from its start once it appears.
+func (t *Tailer) Resume(p *Position) error {
 	f, err := os.Open(t.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		// A log that appears later is new: read all of it.
@@ -60,24 +66,25 @@ func (t *tailer) resume(st *tailState) error {
 	}
 	t.f, t.info, t.fromStart = f, info, true
 	t.off = info.Size()
-	if st != nil && st.Path == t.path && st.FileID != 0 && st.FileID == fileID(info) && st.Offset <= info.Size() {
-		t.off = st.Offset
+	if p != nil && p.Path == t.path && p.FileID != 0 && p.FileID == FileID(info) && p.Offset <= info.Size() {
+		t.off = p.Offset
 	}
 	return nil
 }
 
-// state returns what to save.
-func (t *tailer) state() tailState {
-	st := tailState{Path: t.path, Offset: t.off}
+// Position returns what to save.
+func (t *Tailer) Position() Position {
+	p := Position{Path: t.path, Offset: t.off}
 	if t.info != nil {
-		st.FileID = fileID(t.info)
+		p.FileID = FileID(t.info)
 	}
-	return st
+	return p
 }
 
-// poll reads every complete line written since the last call and passes it
-// to fn. It returns whether anything was read.
-func (t *tailer) poll(fn func(line []byte)) (bool, error) {
+// Poll reads every complete line written since the last call and passes it
+// to fn; the slice is valid only during the call. It returns whether
+// anything was read.
+func (t *Tailer) Poll(fn func(line []byte)) (bool, error) {
 	read := false
 	if t.f != nil {
 		n, err := t.drain(fn)
@@ -125,7 +132,7 @@ func (t *tailer) poll(fn func(line []byte)) (bool, error) {
 }
 
 // drain reads the open file from t.off to its end.
-func (t *tailer) drain(fn func(line []byte)) (int, error) {
+func (t *Tailer) drain(fn func(line []byte)) (int, error) {
 	total := 0
 	for {
 		n, err := t.f.ReadAt(t.buf, t.off)
@@ -143,7 +150,7 @@ func (t *tailer) drain(fn func(line []byte)) (int, error) {
 	}
 }
 
-func (t *tailer) split(b []byte, fn func(line []byte)) {
+func (t *Tailer) split(b []byte, fn func(line []byte)) {
 	for len(b) > 0 {
 		i := bytes.IndexByte(b, '\n')
 		if i < 0 {
@@ -159,18 +166,19 @@ func (t *tailer) split(b []byte, fn func(line []byte)) {
 	}
 }
 
-func (t *tailer) keep(b []byte) {
+func (t *Tailer) keep(b []byte) {
 	if t.long {
 		return
 	}
-	if len(t.partial)+len(b) > maxLine {
+	if len(t.partial)+len(b) > MaxLine {
 		t.partial, t.long = t.partial[:0], true
 		return
 	}
 	t.partial = append(t.partial, b...)
 }
 
-func (t *tailer) close() {
+// Close closes the file being followed.
+func (t *Tailer) Close() {
 	if t.f != nil {
 		_ = t.f.Close()
 		t.f = nil
