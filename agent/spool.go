@@ -93,6 +93,9 @@ func OpenSpool(dir string, maxBytes int64, log *slog.Logger) (*Spool, error) {
 		if de.IsDir() {
 			continue
 		}
+		if name == "last-seq" {
+			continue
+		}
 		if strings.HasPrefix(name, ".tmp-") {
 			_ = os.Remove(filepath.Join(dir, name)) // never renamed: not queued
 			continue

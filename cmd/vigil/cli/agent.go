@@ -81,6 +81,10 @@ upload spool under --data-dir. Sensors that are on by default run unless
 setting (see docs/operations.md). SIGINT or SIGTERM drains and stops it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// Signals first: a SIGTERM while the bundle compiles still stops
+			// the agent cleanly.
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
 			if listSensors {
 				for _, r := range sensors.Registered() {
 					on := "off"
@@ -130,8 +134,6 @@ setting (see docs/operations.md). SIGINT or SIGTERM drains and stops it.`,
 			if err != nil {
 				return cannot(err)
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
 			fmt.Fprintf(e.stdout, "Vigil agent for %s: data in %s, bundle %s@%s\n", cfg.Server, cfg.DataDir,
 				a.Program().Name(), a.Program().Revision())
 			if err := a.Run(ctx); err != nil {

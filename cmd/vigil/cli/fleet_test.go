@@ -228,6 +228,7 @@ sensors:
 		"server:\n%s\nagent:\n%s", server.output(), agent.output())
 
 	// Nothing twice: still exactly that after the agent has drained.
+	require.Eventually(t, func() bool { return strings.Contains(agent.output(), "Vigil agent for") }, 30*time.Second, 10*time.Millisecond)
 	agent.stop(t)
 	require.Equal(t, 2*burst, countCloud())
 	server.stop(t)
