@@ -49,7 +49,9 @@ func (a refusingArchive) Zip(string, io.Writer) error {
 	return os.ErrInvalid
 }
 
-func (refusingArchive) ServerKey() ed25519.PublicKey { return make(ed25519.PublicKey, ed25519.PublicKeySize) }
+func (refusingArchive) ServerKey() ed25519.PublicKey {
+	return make(ed25519.PublicKey, ed25519.PublicKeySize)
+}
 
 func withEvidence(t *testing.T, env *testEnv, dir string) {
 	t.Helper()
