@@ -121,6 +121,16 @@ func TestAlertWorkflow(t *testing.T) {
 	a = update(`{"status": "resolved", "comment": "approved transfer"}`, http.StatusOK)
 	require.Equal(t, store.StatusResolved, a.Status)
 
+	// Every change is in the audit log too, with its comment; refused ones
+	// are not.
+	entries, _, err := env.db.Audit().List(context.Background(), store.AuditFilter{Target: id})
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range entries {
+		actions = append(actions, e.Action+":"+e.Reason)
+	}
+	require.ElementsMatch(t, []string{"alert.acknowledged:looking", "alert.update:asked HR", "alert.resolved:approved transfer"}, actions)
+
 	// Resolved is final.
 	r = env.do(store.RoleAnalyst, http.MethodPatch, path, `{"status": "acknowledged"}`)
 	require.Equal(t, http.StatusConflict, r.status, "%s", r.body)

@@ -152,6 +152,15 @@ func (s *Server) updateAlert(c *gin.Context) (any, error) {
 	if err != nil {
 		return nil, err // the store's error names the alert and the transition
 	}
+	// The alert's history has the change; the audit log has it too, so that
+	// an auditor sees triage beside evidence views in one place.
+	what := "alert.update"
+	if req.Status != "" {
+		what = "alert." + string(req.Status)
+	}
+	if err := s.audit(c, what, id, req.Comment); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
