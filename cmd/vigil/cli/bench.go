@@ -66,6 +66,7 @@ window-state memory per key.`,
 			return nil
 		},
 	}
+	cmd.AddCommand(e.benchIngestCmd(), e.benchDecideCmd(), e.benchAgentIdleCmd(), e.benchServeCmd())
 	cmd.Flags().StringVar(&rulesFlag, "rules", "100,1000", "generated rule counts to measure")
 	cmd.Flags().StringVar(&libraryPath, "library", "policies/library", "starter bundle measured alongside (empty to skip)")
 	cmd.Flags().IntVar(&events, "events", 200_000, "events per pass for the Vigil engine")

@@ -1,0 +1,312 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-itm/vigil/engine/benchmark"
+	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/event/eventgen"
+)
+
+// ingestLoad is the load generator's work, prepared before the clock
+// starts: request bodies of batches of generated events (every action,
+// realistic field sizes, 1,000 users), each client an agent with its own
+// increasing batch seq.
+type ingestLoad struct {
+	clients int
+	batch   int
+	// bodies[c] are client c's request bodies, in seq order from 1.
+	bodies [][][]byte
+	events int
+	bytes  int64
+}
+
+// ingestGenerator writes request bodies from one generated event stream,
+// keeping each client's batch seq across calls.
+type ingestGenerator struct {
+	gen  *eventgen.Generator
+	seqs []int64
+	buf  []byte
+}
+
+func newIngestGenerator(clients, users int) *ingestGenerator {
+	return &ingestGenerator{gen: eventgen.New(1, eventgen.Options{Users: users}), seqs: make([]int64, clients)}
+}
+
+// load generates batches batches of size events, dealt to the clients
+// round-robin.
+func (g *ingestGenerator) load(batches, size int) (*ingestLoad, error) {
+	clients := len(g.seqs)
+	l := &ingestLoad{clients: clients, batch: size, bodies: make([][][]byte, clients)}
+	for k := range batches {
+		c := k % clients
+		g.seqs[c]++
+		buf := fmt.Appendf(g.buf[:0], `{"agent_id":"bench-agent-%d","seq":%d,"events":[`, c, g.seqs[c])
+		for i, e := range g.gen.Batch(size) {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			var err error
+			if buf, err = event.AppendJSON(buf, e); err != nil {
+				return nil, fmt.Errorf("encode generated event %s: %w", e.Event.ID, err)
+			}
+		}
+		buf = append(buf, "]}"...)
+		g.buf = buf
+		l.bodies[c] = append(l.bodies[c], bytes.Clone(buf))
+		l.events += size
+		l.bytes += int64(len(buf))
+	}
+	return l, nil
+}
+
+// ingestResult is one measured ingest run.
+type ingestResult struct {
+	Clients      int     `json:"clients"`
+	BatchSize    int     `json:"batch_size"`
+	Batches      int     `json:"batches"`
+	Events       int     `json:"events"`
+	Stored       int64   `json:"stored"`
+	Decisions    int64   `json:"decisions"`
+	Alerts       int64   `json:"alerts"`
+	WallSeconds  float64 `json:"wall_seconds"`
+	EventsPerSec float64 `json:"events_per_sec"`
+	// CPUMicrosPerEvent is the CPU time of the whole process (server,
+	// store, engine and load generator) per stored event.
+	CPUMicrosPerEvent float64 `json:"cpu_us_per_event"`
+	// EventsPerCPUSecond is what one fully available core sustains.
+	EventsPerCPUSecond float64 `json:"events_per_cpu_second"`
+	MBPerSec           float64 `json:"mb_per_sec"`
+	// Commits counts the store's write transactions.
+	Commits float64 `json:"commits"`
+}
+
+func (r ingestResult) String() string {
+	return fmt.Sprintf("ingest: %d clients, batches of %d: %d events stored in %.2fs = %.0f events/s (%.1f MB/s); %.1f µs CPU/event (whole process) = %.0f events per CPU-second; %d decisions, %d alerts; %.0f store commits (%.0f events each)",
+		r.Clients, r.BatchSize, r.Stored, r.WallSeconds, r.EventsPerSec, r.MBPerSec, r.CPUMicrosPerEvent, r.EventsPerCPUSecond, r.Decisions, r.Alerts, r.Commits, float64(r.Stored)/max(r.Commits, 1))
+}
+
+// run posts every prepared batch to url with token, each client posting
+// its batches one after the other as an agent's uploader does, and checks
+// that every event was stored once.
+func (l *ingestLoad) run(ctx context.Context, url, token string) (ingestResult, error) {
+	tr := &http.Transport{MaxIdleConnsPerHost: l.clients, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Minute}
+	var (
+		stored, decisions, alerts atomic.Int64
+		errOnce                   sync.Once
+		firstErr                  error
+	)
+	fail := func(err error) { errOnce.Do(func() { firstErr = err }) }
+	post := func(body []byte) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/api/v1/events", bytes.NewReader(body))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		data, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("read ingest response: %w", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("ingest: status %d: %s", resp.StatusCode, data)
+		}
+		var r struct {
+			Stored    int `json:"stored"`
+			Decisions int `json:"decisions"`
+			Alerts    int `json:"alerts"`
+		}
+		if err := json.Unmarshal(data, &r); err != nil {
+			return fmt.Errorf("ingest response %q: %w", data, err)
+		}
+		stored.Add(int64(r.Stored))
+		decisions.Add(int64(r.Decisions))
+		alerts.Add(int64(r.Alerts))
+		return nil
+	}
+	start, cpu0 := time.Now(), processCPU()
+	var wg sync.WaitGroup
+	for c := range l.clients {
+		wg.Go(func() {
+			for _, body := range l.bodies[c] {
+				if err := post(body); err != nil {
+					fail(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	wall, cpu := time.Since(start), processCPU()-cpu0
+	if firstErr != nil {
+		return ingestResult{}, firstErr
+	}
+	r := ingestResult{Clients: l.clients, BatchSize: l.batch, Events: l.events, Stored: stored.Load(),
+		Decisions: decisions.Load(), Alerts: alerts.Load(), WallSeconds: wall.Seconds()}
+	for _, b := range l.bodies {
+		r.Batches += len(b)
+	}
+	if r.Stored != int64(l.events) {
+		return r, fmt.Errorf("ingest: %d events sent, %d stored: every event must be stored once", l.events, r.Stored)
+	}
+	r.EventsPerSec = float64(r.Stored) / wall.Seconds()
+	r.MBPerSec = float64(l.bytes) / wall.Seconds() / 1e6
+	if cpu > 0 {
+		r.CPUMicrosPerEvent = float64(cpu.Nanoseconds()) / 1e3 / float64(r.Stored)
+		r.EventsPerCPUSecond = 1e6 / r.CPUMicrosPerEvent
+	}
+	return r, nil
+}
+
+// ingestReport is what `vigil bench ingest --json` prints.
+type ingestReport struct {
+	Machine machineNote  `json:"machine"`
+	Result  ingestResult `json:"result"`
+	After   machineNote  `json:"machine_after"`
+}
+
+func (e *env) benchIngestCmd() *cobra.Command {
+	var (
+		events, batch, clients, users, rules int
+		dataDir, cpuProfile                  string
+		asJSON                               bool
+	)
+	cmd := &cobra.Command{
+		Use:   "ingest",
+		Short: "Measure events stored per second through POST /api/v1/events",
+		Long: `Start a real Vigil server on a loopback port (API, SQLite store in a
+temporary directory, the built-in library evaluating every event) and post
+generated events to POST /api/v1/events in batches from concurrent clients,
+each an agent with its own batch sequence, as agents' uploaders do. The
+request bodies are generated before the clock starts. Reports events stored
+per second (wall clock) and the CPU time of the whole process per event,
+which a shared machine does not inflate.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if events <= 0 || batch <= 0 || clients <= 0 || users <= 0 || rules < 0 {
+				return &exitError{code: ExitUsage, err: errors.New("--events, --batch, --clients and --users must be positive, --rules not negative")}
+			}
+			ctx := cmd.Context()
+			dir, cleanup, err := benchDir(dataDir, "vigil-bench-ingest-")
+			if err != nil {
+				return cannot(err)
+			}
+			defer cleanup()
+			batches := max(events/batch, 1)
+			if !asJSON {
+				fmt.Fprintf(e.stdout, "generating %d batches of %d events for %d clients…\n", batches, batch, clients)
+			}
+			load, err := newIngestGenerator(clients, users).load(batches, batch)
+			if err != nil {
+				return cannot(err)
+			}
+			so := benchServerOptions{Dir: dir, Logger: e.logger}
+			if rules > 0 {
+				so.Bundle = benchmark.Bundle(rules)
+			}
+			srv, err := startBenchServer(ctx, so)
+			if err != nil {
+				return cannot(err)
+			}
+			defer func() { _ = srv.Close() }()
+			before := noteMachine()
+			if !asJSON {
+				fmt.Fprintf(e.stdout, "server %s (store in %s); %s\n", srv.URL, dir, before)
+			}
+			stopProfile, err := startCPUProfile(cpuProfile)
+			if err != nil {
+				return cannot(err)
+			}
+			c0 := srv.counter("vigil_store_commits_total")
+			res, err := load.run(ctx, srv.URL, srv.Admin)
+			stopProfile()
+			if err != nil {
+				return cannot(err)
+			}
+			res.Commits = srv.counter("vigil_store_commits_total") - c0
+			rep := ingestReport{Machine: before, Result: res, After: noteMachine()}
+			if asJSON {
+				return printJSON(e.stdout, rep)
+			}
+			fmt.Fprintf(e.stdout, "%s\nafter: load average %.2f (1 min)\n", res, rep.After.Load1)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&events, "events", 300_000, "events to post in all")
+	f.IntVar(&batch, "batch", 500, "events per batch")
+	f.IntVar(&clients, "clients", 4, "concurrent clients, each an agent posting its batches in order")
+	f.IntVar(&users, "users", 1000, "distinct users in the generated events")
+	f.IntVar(&rules, "rules", 0, "evaluate with this many generated rules (engine/benchmark) instead of the built-in library, to see the server's own cost")
+	f.StringVar(&dataDir, "data-dir", "", "directory for the server's store (default: a temporary one, removed after)")
+	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run to this file")
+	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+// benchDir returns dir, or a new temporary directory removed by cleanup.
+func benchDir(dir, pattern string) (string, func(), error) {
+	if dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return "", nil, fmt.Errorf("bench directory: %w", err)
+		}
+		abs, err := filepath.Abs(dir)
+		return abs, func() {}, err
+	}
+	tmp, err := os.MkdirTemp("", pattern)
+	if err != nil {
+		return "", nil, fmt.Errorf("bench directory: %w", err)
+	}
+	return tmp, func() { _ = os.RemoveAll(tmp) }, nil
+}
+
+// startCPUProfile starts a CPU profile into path ("" does nothing) and
+// returns the function that stops it.
+func startCPUProfile(path string) (func(), error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return cannot(err)
+	}
+	return nil
+}
