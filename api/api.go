@@ -205,6 +205,8 @@ type Deps struct {
 	// Sinks, when set, receives every new alert and serves the sinks'
 	// status and dead letters.
 	Sinks Sinks
+	// EventExport, when set, receives every newly stored event.
+	EventExport EventExport
 	// Mounts are handlers served under their own prefix (SCIM, console).
 	Mounts []Mount
 	// Home, when set, is where GET / redirects (the console).

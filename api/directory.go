@@ -42,6 +42,14 @@ type Sinks interface {
 	SendTest(ctx context.Context, sink string) error
 }
 
+// EventExport takes newly stored events for export to SIEMs (the OCSF
+// event stream of alerts.Dispatcher). It must not block: delivery has its
+// own queues. Events of a batch that mixes new and already stored ones
+// may be exported twice (at least once).
+type EventExport interface {
+	ExportEvents(events []*event.Event)
+}
+
 // Mount is an http.Handler served under a path prefix outside the route
 // table, with its own authentication (the SCIM service provider, the web
 // console).

@@ -202,6 +202,9 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 			return nil, err // the store's error names the agent and seq
 		}
 		resp.Stored, resp.DuplicateBatch, resp.LastSeq = res.Stored, res.DuplicateBatch, res.LastSeq
+		if s.deps.EventExport != nil && res.Stored > 0 && !res.DuplicateBatch {
+			s.deps.EventExport.ExportEvents(b.events)
+		}
 		resp.Duplicates += res.Duplicates
 		toEvaluate := b.events
 		switch {
