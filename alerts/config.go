@@ -12,6 +12,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/sensors"
 )
 
@@ -56,8 +57,12 @@ type SinkConfig struct {
 	// same name holds its settings.
 	Type string `yaml:"type"`
 	// Format is the payload: cef, leef, json or ocsf (webhook: json or
-	// ocsf). Default: cef for syslog, json otherwise.
+	// ocsf). Default: cef for syslog, json otherwise. A sink that streams
+	// events sends json or ocsf (the default) for alerts and events alike.
 	Format Format `yaml:"format"`
+	// Stream is what the sink receives: alerts (the default), events (the
+	// event stream: every newly stored event) or both.
+	Stream string `yaml:"stream"`
 	// LEEFDelimiter separates LEEF attributes: one character, or its hex
 	// code such as x09 for a tab (default "^").
 	LEEFDelimiter string `yaml:"leef_delimiter"`
@@ -65,8 +70,14 @@ type SinkConfig struct {
 	Disabled bool `yaml:"disabled"`
 	// Filter selects the alerts the sink receives (default: all).
 	Filter Filter `yaml:"filter"`
-	// Queue bounds the sink's queue and sets its retry policy.
+	// Queue bounds the sink's queue and sets its retry policy. The event
+	// stream has its own queue, bounded by Events.QueueSize, with the same
+	// retry policy.
 	Queue QueueConfig `yaml:"queue"`
+	// Events configures the event stream of a sink whose Stream is events
+	// or both (default: DefaultEventStreamConfig). It must not be set for
+	// other sinks.
+	Events *EventStreamConfig `yaml:"events"`
 
 	Syslog  *SyslogConfig  `yaml:"syslog"`
 	HEC     *HECConfig     `yaml:"hec"`
@@ -84,6 +95,37 @@ type Filter struct {
 	ExcludeRules []string `yaml:"exclude_rules"`
 	Tags         []string `yaml:"tags"`
 	ExcludeTags  []string `yaml:"exclude_tags"`
+}
+
+// Stream values: what a sink receives.
+const (
+	StreamAlerts = "alerts"
+	StreamEvents = "events"
+	StreamBoth   = "both"
+)
+
+// EventStreamConfig configures a sink's event stream: which events it
+// takes and how its queue is bounded and batched. Events are many more
+// than alerts, so their queue drops the oldest events when it is full
+// (counted) instead of keeping every one as a dead letter.
+type EventStreamConfig struct {
+	// Actions keeps only events whose event.action is listed (default: all
+	// actions); ExcludeActions leaves out those listed. Names come from the
+	// action vocabulary (event/actions.go).
+	Actions        []string `yaml:"actions"`
+	ExcludeActions []string `yaml:"exclude_actions"`
+	// QueueSize is how many events may wait for delivery (default 100000).
+	// When a new batch would pass it, the oldest queued events that are not
+	// being sent are dropped and counted (vigil_sink_events_dropped_total
+	// and the sink's events_dropped); alerts are never dropped.
+	QueueSize int `yaml:"queue_size"`
+	// BatchSize is the most events in one delivery: one webhook POST, one
+	// file write; HEC and syslog also keep to their own batch_size (default
+	// 500).
+	BatchSize int `yaml:"batch_size"`
+	// MaxBatchBytes is the most payload bytes in one delivery (default 1
+	// MiB); a single larger queue entry still goes out alone.
+	MaxBatchBytes int `yaml:"max_batch_bytes"`
 }
 
 // QueueConfig is a sink's queue and retry policy.
@@ -226,6 +268,11 @@ func DefaultQueueConfig() QueueConfig {
 	return QueueConfig{Size: 10000, MaxAttempts: 10, InitialBackoff: time.Second, MaxBackoff: 5 * time.Minute, MaxDeadLetters: 10000}
 }
 
+// DefaultEventStreamConfig returns the event stream defaults.
+func DefaultEventStreamConfig() EventStreamConfig {
+	return EventStreamConfig{QueueSize: 100000, BatchSize: 500, MaxBatchBytes: 1 << 20}
+}
+
 // DefaultSyslogConfig returns the syslog defaults.
 func DefaultSyslogConfig() SyslogConfig {
 	return SyslogConfig{Network: "tls", Framing: "octet-counting", Facility: "local0", AppName: "vigil",
@@ -274,6 +321,18 @@ func (c *QueueConfig) UnmarshalYAML(n *yaml.Node) error {
 		return err
 	}
 	*c = QueueConfig(p)
+	return nil
+}
+
+// UnmarshalYAML decodes the event stream section strictly over the
+// defaults.
+func (c *EventStreamConfig) UnmarshalYAML(n *yaml.Node) error {
+	type plain EventStreamConfig
+	p := plain(DefaultEventStreamConfig())
+	if err := sensors.DecodeStrict(n, &p); err != nil {
+		return err
+	}
+	*c = EventStreamConfig(p)
 	return nil
 }
 
@@ -368,9 +427,17 @@ func (c *SinkConfig) Validate() error {
 			bad(t, "set, but the sink's type is %q", s.Type)
 		}
 	}
+	switch s.Stream {
+	case "", StreamAlerts, StreamEvents, StreamBoth:
+	default:
+		bad("stream", "want alerts, events or both, got %q", s.Stream)
+	}
 	switch f := s.format(); f {
 	case FormatCEF, FormatLEEF:
-		if s.Type == TypeWebhook {
+		switch {
+		case s.streamsEvents():
+			bad("format", "the event stream is sent as ocsf or json, got %q", f)
+		case s.Type == TypeWebhook:
 			bad("format", "a webhook sends JSON: want json or ocsf, got %q", f)
 		}
 	case FormatJSON, FormatOCSF:
@@ -389,6 +456,16 @@ func (c *SinkConfig) Validate() error {
 		if _, err := path.Match(p, ""); err != nil {
 			bad("filter.rules", "bad pattern %q: %v", p, err)
 		}
+	}
+	if s.Events != nil {
+		if s.streamsEvents() {
+			errs = append(errs, prefixErr("events", s.Events.validate()))
+		} else {
+			bad("events", "set, but the sink's stream is %q (want events or both)", s.stream())
+		}
+	}
+	if !s.streamsAlerts() && !s.Filter.empty() {
+		bad("filter", "selects alerts, but the sink's stream is events (use events.actions)")
 	}
 	q := s.Queue
 	if q.Size <= 0 {
@@ -421,10 +498,59 @@ func (c *SinkConfig) Validate() error {
 	return errors.Join(errs...)
 }
 
+func (c *EventStreamConfig) validate() error {
+	var errs []error
+	for _, list := range []struct {
+		field   string
+		actions []string
+	}{{"actions", c.Actions}, {"exclude_actions", c.ExcludeActions}} {
+		for i, a := range list.actions {
+			if _, ok := event.LookupAction(a); !ok {
+				errs = append(errs, fmt.Errorf("%s[%d]: unknown action %q (see the action vocabulary in docs/event-schema.md)", list.field, i, a))
+			}
+		}
+	}
+	if c.QueueSize <= 0 {
+		errs = append(errs, fmt.Errorf("queue_size: must be positive, got %d", c.QueueSize))
+	}
+	if c.BatchSize <= 0 || c.BatchSize > 10000 {
+		errs = append(errs, fmt.Errorf("batch_size: want 1-10000, got %d", c.BatchSize))
+	} else if c.QueueSize > 0 && c.BatchSize > c.QueueSize {
+		errs = append(errs, fmt.Errorf("batch_size: must not exceed queue_size (%d), got %d", c.QueueSize, c.BatchSize))
+	}
+	if c.MaxBatchBytes <= 0 {
+		errs = append(errs, fmt.Errorf("max_batch_bytes: must be positive, got %d", c.MaxBatchBytes))
+	}
+	return errors.Join(errs...)
+}
+
+// empty reports whether the filter selects every alert.
+func (f *Filter) empty() bool {
+	return f.MinSeverity == "" && len(f.Rules) == 0 && len(f.ExcludeRules) == 0 && len(f.Tags) == 0 && len(f.ExcludeTags) == 0
+}
+
+// stream is the sink's stream with its default applied.
+func (c *SinkConfig) stream() string {
+	if c.Stream == "" {
+		return StreamAlerts
+	}
+	return c.Stream
+}
+
+// streamsAlerts and streamsEvents report what the sink receives.
+func (c *SinkConfig) streamsAlerts() bool { return c.stream() != StreamEvents }
+
+func (c *SinkConfig) streamsEvents() bool {
+	return c.Stream == StreamEvents || c.Stream == StreamBoth
+}
+
 // format is the sink's payload format with its default applied.
 func (c *SinkConfig) format() Format {
 	if c.Format != "" {
 		return c.Format
+	}
+	if c.streamsEvents() {
+		return FormatOCSF
 	}
 	if c.Type == TypeSyslog {
 		return FormatCEF
@@ -618,6 +744,15 @@ func (c *Config) applyDefaults() {
 		setDefault(&s.Queue.InitialBackoff, dq.InitialBackoff)
 		setDefault(&s.Queue.MaxBackoff, max(dq.MaxBackoff, s.Queue.InitialBackoff))
 		setDefault(&s.Queue.MaxDeadLetters, dq.MaxDeadLetters)
+		if s.streamsEvents() {
+			if s.Events == nil {
+				s.Events = &EventStreamConfig{}
+			}
+			d := DefaultEventStreamConfig()
+			setDefault(&s.Events.QueueSize, d.QueueSize)
+			setDefault(&s.Events.BatchSize, min(d.BatchSize, s.Events.QueueSize))
+			setDefault(&s.Events.MaxBatchBytes, d.MaxBatchBytes)
+		}
 		if c := s.Syslog; c != nil {
 			d := DefaultSyslogConfig()
 			setDefault(&c.Network, d.Network)

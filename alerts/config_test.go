@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -103,6 +104,17 @@ func TestConfigBad(t *testing.T) {
 		{"webhook header", sink("{name: a, type: webhook, webhook: {url: 'https://s', headers: {'Bad Header': x}}}"), `webhook.headers: "Bad Header" is not a valid header name`},
 		{"file path", sink("{name: a, type: file, file: {max_files: 2}}"), "file.path: required"},
 		{"drain", "sinks:\n  drain_timeout: -1s\n", "drain_timeout: must not be negative"},
+		{"bad stream", sink("{name: a, type: file, stream: logs, file: {path: /x}}"), `outputs[0] "a": stream: want alerts, events or both, got "logs"`},
+		{"events on alert sink", sink("{name: a, type: file, events: {batch_size: 10}, file: {path: /x}}"), `events: set, but the sink's stream is "alerts"`},
+		{"events cef", sink("{name: a, type: syslog, stream: both, format: cef, syslog: {address: 'h:1'}}"), `format: the event stream is sent as ocsf or json, got "cef"`},
+		{"unknown event key", sink("{name: a, type: file, stream: events, events: {actoins: []}, file: {path: /x}}"), "field actoins not found"},
+		{"unknown action", sink("{name: a, type: file, stream: events, events: {actions: [email-sent, usb-copy]}, file: {path: /x}}"), `events.actions[1]: unknown action "usb-copy"`},
+		{"unknown excluded action", sink("{name: a, type: file, stream: events, events: {exclude_actions: [typing]}, file: {path: /x}}"), `events.exclude_actions[0]: unknown action "typing"`},
+		{"event queue", sink("{name: a, type: file, stream: events, events: {queue_size: 0}, file: {path: /x}}"), "events.queue_size: must be positive, got 0"},
+		{"event batch", sink("{name: a, type: file, stream: events, events: {batch_size: 20000}, file: {path: /x}}"), "events.batch_size: want 1-10000, got 20000"},
+		{"event batch over queue", sink("{name: a, type: file, stream: events, events: {queue_size: 10, batch_size: 20}, file: {path: /x}}"), "events.batch_size: must not exceed queue_size (10), got 20"},
+		{"event batch bytes", sink("{name: a, type: webhook, stream: events, events: {max_batch_bytes: -1}, webhook: {url: 'http://x'}}"), "events.max_batch_bytes: must be positive, got -1"},
+		{"alert filter on events", sink("{name: a, type: file, stream: events, filter: {min_severity: high}, file: {path: /x}}"), "filter: selects alerts, but the sink's stream is events"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -111,6 +123,55 @@ func TestConfigBad(t *testing.T) {
 			require.Contains(t, err.Error(), c.want)
 		})
 	}
+}
+
+const eventsConfig = `
+sinks:
+  outputs:
+    - name: lake
+      type: file
+      stream: events
+      events:
+        actions: [file-copied-to-removable, email-sent, clipboard-copy]
+        queue_size: 5000
+      file: {path: /var/log/vigil/events.ocsf.jsonl}
+    - name: sentinel
+      type: webhook
+      stream: both
+      format: json
+      events: {exclude_actions: [window-focused, process-ended], batch_size: 200}
+      webhook: {url: "https://sentinel.example/ingest", secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
+    - name: splunk
+      type: hec
+      stream: events
+      hec: {url: "https://splunk.example:8088", token: abc}
+`
+
+func TestConfigEventStream(t *testing.T) {
+	c, err := decodeConfig(t, eventsConfig)
+	require.NoError(t, err)
+	lake, sentinel, splunk := c.Outputs[0], c.Outputs[1], c.Outputs[2]
+	require.Equal(t, FormatOCSF, lake.format(), "the event stream defaults to OCSF")
+	require.Equal(t, &EventStreamConfig{Actions: []string{"file-copied-to-removable", "email-sent", "clipboard-copy"},
+		QueueSize: 5000, BatchSize: 500, MaxBatchBytes: 1 << 20}, lake.Events)
+	require.False(t, lake.streamsAlerts())
+	require.True(t, sentinel.streamsAlerts())
+	require.True(t, sentinel.streamsEvents())
+	require.Equal(t, FormatJSON, sentinel.format())
+	require.Equal(t, 200, sentinel.Events.BatchSize)
+	require.Equal(t, 100000, sentinel.Events.QueueSize)
+	require.Nil(t, splunk.Events, "defaults apply when the dispatcher is built")
+	require.True(t, sentinel.Events.match("email-sent"))
+	require.False(t, sentinel.Events.match("window-focused"))
+	require.False(t, lake.Events.match("process-started"))
+
+	c.applyDefaults()
+	require.Equal(t, &EventStreamConfig{QueueSize: 100000, BatchSize: 500, MaxBatchBytes: 1 << 20}, c.Outputs[2].Events)
+	require.NoError(t, c.Validate())
+	small := Config{Outputs: []SinkConfig{{Name: "f", Type: TypeFile, Stream: StreamEvents, Events: &EventStreamConfig{QueueSize: 100}, File: &FileConfig{Path: "/x"}}}}
+	small.applyDefaults()
+	require.Equal(t, 100, small.Outputs[0].Events.BatchSize, "the default batch fits a small queue")
+	require.NoError(t, small.Validate())
 }
 
 func TestConfigDefaultsInGo(t *testing.T) {
@@ -142,4 +203,32 @@ func TestFilter(t *testing.T) {
 		require.Equal(t, c.want, c.f.Match(a), "case %d: %+v", i, c.f)
 	}
 	require.False(t, (&Filter{MinSeverity: "info"}).Match(&Alert{Severity: "weird"}), "an unknown severity ranks below info")
+}
+
+// TestDocEventStreamExamples decodes and validates every YAML example of
+// the event stream section of docs/siem.md, so that the guide cannot
+// drift from the configuration.
+func TestDocEventStreamExamples(t *testing.T) {
+	data, err := os.ReadFile("../docs/siem.md")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(data), "\n## The event stream\n")
+	require.True(t, ok, "docs/siem.md has a section on the event stream")
+	section, _, _ = strings.Cut(section, "\n## ")
+	var blocks []string
+	for rest := section; ; {
+		_, after, found := strings.Cut(rest, "```yaml\n")
+		if !found {
+			break
+		}
+		block, tail, closed := strings.Cut(after, "```")
+		require.True(t, closed)
+		blocks, rest = append(blocks, block), tail
+	}
+	require.Len(t, blocks, 3)
+	for i, b := range blocks {
+		c, err := decodeConfig(t, "sinks:\n  outputs:\n"+b)
+		require.NoError(t, err, "block %d:\n%s", i, b)
+		require.Len(t, c.Outputs, 1)
+		require.True(t, c.Outputs[0].streamsEvents(), "block %d", i)
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -39,19 +41,37 @@ type SinkStatus struct {
 	DeadLetters int `json:"dead_letters"`
 	// LastError is the last failure of the alert at the head of the queue.
 	LastError string `json:"last_error,omitempty"`
+	// Stream is events or both for a sink that streams events; empty for
+	// a sink of alerts only.
+	Stream string `json:"stream,omitempty"`
+	// EventsQueued is how many events of the event stream wait for
+	// delivery, EventDeadLetters how many are in dead letters, and
+	// EventsDropped how many a full queue dropped since the start.
+	EventsQueued     int    `json:"events_queued,omitempty"`
+	EventDeadLetters int    `json:"event_dead_letters,omitempty"`
+	EventsDropped    uint64 `json:"events_dropped,omitempty"`
+	// EventsLastError is the last failure of the event batch at the head
+	// of the event queue.
+	EventsLastError string `json:"events_last_error,omitempty"`
 }
 
-// Dispatcher fans alerts out to the configured sinks. Dispatch never
-// blocks on a receiver; each sink delivers from its own queue in its own
-// goroutine, which Run owns.
+// Dispatcher fans alerts, and the event stream, out to the configured
+// sinks. Dispatch and ExportEvents never block on a receiver; each sink
+// delivers from its own queues in its own goroutines, which Run owns.
 type Dispatcher struct {
-	cfg    Config
-	log    *slog.Logger
-	m      *metrics
-	sinks  []*sink
-	byName map[string]*sink
-	seq    atomic.Uint64
-	now    func() time.Time
+	cfg Config
+	log *slog.Logger
+	m   *metrics
+	// em are the event stream's metrics.
+	em *metrics
+	// sinks holds the alert lane of every configured sink, in
+	// configuration order; eventLanes the event lanes of the sinks that
+	// stream events.
+	sinks      []*sink
+	eventLanes []*sink
+	byName     map[string]*sink
+	seq        atomic.Uint64
+	now        func() time.Time
 
 	runOnce sync.Once
 }
@@ -76,7 +96,11 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Dispatche
 	if err != nil {
 		return nil, err
 	}
-	d := &Dispatcher{cfg: cfg, log: logger.With("component", "alerts"), m: m, byName: map[string]*sink{}, now: time.Now}
+	em, err := newEventMetrics(reg)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dispatcher{cfg: cfg, log: logger.With("component", "alerts"), m: m, em: em, byName: map[string]*sink{}, now: time.Now}
 	var errs []error
 	for i := range cfg.Outputs {
 		sc := cfg.Outputs[i]
@@ -91,9 +115,25 @@ func New(cfg Config, logger *slog.Logger, reg prometheus.Registerer) (*Dispatche
 		}
 		d.sinks = append(d.sinks, s)
 		d.byName[sc.Name] = s
+		if !sc.streamsEvents() {
+			continue
+		}
+		ev, err := d.newEventLane(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("sink %q: event stream: %w", sc.Name, err))
+			continue
+		}
+		if err := ev.load(); err != nil {
+			d.log.Error("restore sink event queue", "sink", sc.Name, "err", err)
+		}
+		s.events = ev
+		d.eventLanes = append(d.eventLanes, ev)
 	}
 	if err := errors.Join(errs...); err != nil {
 		for _, s := range d.sinks {
+			_ = s.send.close()
+		}
+		for _, s := range d.eventLanes {
 			_ = s.send.close()
 		}
 		return nil, err
@@ -144,11 +184,11 @@ func newSender(sc SinkConfig, f Format, hostname string) (sender, error) {
 	return nil, fmt.Errorf("unknown sink type %q", sc.Type)
 }
 
-// Run delivers queued alerts, one goroutine per sink, until ctx is done;
-// then each sink keeps delivering what is queued for at most
-// Config.DrainTimeout, the senders are closed and Run returns nil. What is
-// still queued then stays in the state directory for the next start. Run
-// may be called once.
+// Run delivers queued alerts, one goroutine per sink (and one more per
+// sink that streams events), until ctx is done; then each sink keeps
+// delivering what is queued for at most Config.DrainTimeout, the senders
+// are closed and Run returns nil. What is still queued then stays in the
+// state directory for the next start. Run may be called once.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	ran := false
 	d.runOnce.Do(func() { ran = true })
@@ -161,12 +201,20 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 			continue
 		}
 		wg.Go(func() { s.run(ctx, d.cfg.DrainTimeout) })
+		if s.events != nil {
+			wg.Go(func() { s.events.run(ctx, d.cfg.DrainTimeout) })
+		}
 	}
 	wg.Wait()
 	var errs []error
 	for _, s := range d.sinks {
 		if err := s.send.close(); err != nil {
 			errs = append(errs, fmt.Errorf("close sink %q: %w", s.name, err))
+		}
+		if s.events != nil {
+			if err := s.events.send.close(); err != nil {
+				errs = append(errs, fmt.Errorf("close sink %q event stream: %w", s.name, err))
+			}
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -193,7 +241,7 @@ func (d *Dispatcher) Dispatch(a store.Alert, rec store.DecisionRecord) {
 func (d *Dispatcher) Enqueue(a *Alert) {
 	now := d.now().UTC()
 	for _, s := range d.sinks {
-		if s.cfg.Disabled {
+		if s.cfg.Disabled || !s.cfg.streamsAlerts() {
 			continue
 		}
 		if !s.cfg.Filter.Match(a) {
@@ -227,13 +275,27 @@ func (d *Dispatcher) Sinks() []SinkStatus {
 	return out
 }
 
-// DeadLetters returns the dead letters of sink, oldest first.
+// lanes returns the alert lane of a sink and its event lane, if any.
+func (s *sink) lanes() []*sink {
+	if s.events == nil {
+		return []*sink{s}
+	}
+	return []*sink{s, s.events}
+}
+
+// DeadLetters returns the dead letters of sink, oldest first: alerts, and
+// batches of the event stream (entries with Events set).
 func (d *Dispatcher) DeadLetters(sink string) ([]DeadLetter, error) {
 	s, err := d.sink(sink)
 	if err != nil {
 		return nil, err
 	}
-	return s.deadLetters(), nil
+	out := s.deadLetters()
+	if s.events != nil {
+		out = append(out, s.events.deadLetters()...)
+		slices.SortStableFunc(out, func(a, b DeadLetter) int { return strings.Compare(a.ID, b.ID) })
+	}
+	return out, nil
 }
 
 // Retry moves dead letter id of sink back to the end of its queue, with
@@ -243,10 +305,12 @@ func (d *Dispatcher) Retry(sink, id string) error {
 	if err != nil {
 		return err
 	}
-	if s.retry([]string{id}) == 0 {
-		return fmt.Errorf("sink %q: dead letter %q: %w", sink, id, ErrNoDeadLetter)
+	for _, l := range s.lanes() {
+		if l.retry([]string{id}) > 0 {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("sink %q: dead letter %q: %w", sink, id, ErrNoDeadLetter)
 }
 
 // RetryAll moves every dead letter of sink back to its queue and returns
@@ -256,7 +320,11 @@ func (d *Dispatcher) RetryAll(sink string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	return s.retry(nil), nil
+	n := 0
+	for _, l := range s.lanes() {
+		n += l.retry(nil)
+	}
+	return n, nil
 }
 
 // Discard deletes dead letter id of sink for good.
@@ -265,21 +333,27 @@ func (d *Dispatcher) Discard(sink, id string) error {
 	if err != nil {
 		return err
 	}
-	if s.discard([]string{id}) == 0 {
-		return fmt.Errorf("sink %q: dead letter %q: %w", sink, id, ErrNoDeadLetter)
+	for _, l := range s.lanes() {
+		if l.discard([]string{id}) > 0 {
+			return nil
+		}
 	}
-	return nil
+	return fmt.Errorf("sink %q: dead letter %q: %w", sink, id, ErrNoDeadLetter)
 }
 
 // SendTest renders the sample alert (see SampleAlert) in sink's format and
 // sends it once, now, bypassing the queue, the filter and retries; the
-// error says what went wrong. It is what `vigil sink test NAME` calls. It
-// may run while Run delivers: the sink's sender is shared, so SendTest
-// builds one of its own.
+// error says what went wrong. A sink whose stream is events only gets the
+// sample event (see SampleEvent) the way it sends events instead. It is
+// what `vigil sink test NAME` calls. It may run while Run delivers: the
+// sink's sender is shared, so SendTest builds one of its own.
 func (d *Dispatcher) SendTest(ctx context.Context, sink string) error {
 	s, err := d.sink(sink)
 	if err != nil {
 		return err
+	}
+	if !s.cfg.streamsAlerts() {
+		return d.sendTestEvent(ctx, s)
 	}
 	a := SampleAlert(d.now())
 	p, err := s.render.Append(nil, a)
@@ -296,6 +370,32 @@ func (d *Dispatcher) SendTest(ctx context.Context, sink string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("sink %q: send test alert: %w", sink, err)
+	}
+	return nil
+}
+
+// sendTestEvent sends the sample event once through a new event stream
+// sender of s.
+func (d *Dispatcher) sendTestEvent(ctx context.Context, s *sink) error {
+	now := d.now()
+	e, err := sampleEventEntry(d.entryID(now), s.name, now, s.render.Format(), d.cfg.Version)
+	if err != nil {
+		return fmt.Errorf("sink %q: render sample event: %w", s.name, err)
+	}
+	var shared sender
+	if s.cfg.Type == TypeFile {
+		shared = newFileSender(*s.cfg.File)
+	}
+	snd, err := newEventSender(s.cfg, s.render.Format(), d.cfg.Hostname, shared)
+	if err != nil {
+		return fmt.Errorf("sink %q: %w", s.name, err)
+	}
+	err = snd.send(ctx, []*DeadLetter{e})
+	if cerr := snd.close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sink %q: send test event: %w", s.name, err)
 	}
 	return nil
 }

@@ -10,8 +10,16 @@
 // dropped silently. Queues and dead letters persist in a state directory
 // across restarts.
 //
-// The package renders alerts (CEF, LEEF, JSON, OCSF) and delivers them; it
-// does not decide what is an alert. It must not import the engine, the API
-// or a store implementation: the server hands it store.Alert values and the
-// decision JSON they were raised from.
+// The Dispatcher also exports the event stream: ExportEvents takes every
+// newly stored event and queues it, rendered in its OCSF class (or as
+// Vigil's event JSON), for the sinks whose stream is events or both. The
+// event stream has its own bounded queue per sink, batched delivery, and
+// drops its oldest events (counted) when a receiver stays behind; alerts
+// are never dropped.
+//
+// The package renders alerts (CEF, LEEF, JSON, OCSF) and events (OCSF,
+// JSON) and delivers them; it does not decide what is an alert. It must
+// not import the engine, the API or a store implementation: the server
+// hands it store.Alert values, the decision JSON they were raised from and
+// the events it stored.
 package alerts

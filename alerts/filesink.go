@@ -5,12 +5,16 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 )
 
 // fileSender appends one payload per line to a file, rotating it by size:
-// path → path.1 → … → path.N, the oldest dropped.
+// path → path.1 → … → path.N, the oldest dropped. A sink that streams
+// alerts and events writes both through one fileSender, so it is safe for
+// concurrent use; each batch is written whole, never interleaved.
 type fileSender struct {
 	cfg  FileConfig
+	mu   sync.Mutex
 	f    *os.File
 	size int64
 	buf  []byte
@@ -21,6 +25,8 @@ func newFileSender(cfg FileConfig) *fileSender { return &fileSender{cfg: cfg} }
 func (s *fileSender) limits() (items, bytes int) { return 500, 4 << 20 }
 
 func (s *fileSender) send(ctx context.Context, batch []*DeadLetter) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := s.open(); err != nil {
 		return err
 	}
@@ -93,6 +99,8 @@ func (s *fileSender) rotate() error {
 }
 
 func (s *fileSender) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.f == nil {
 		return nil
 	}

@@ -103,6 +103,21 @@ type hecResponse struct {
 func (h *hecSender) send(ctx context.Context, batch []*DeadLetter) error {
 	h.body.Reset()
 	for _, e := range batch {
+		if e.Alert == nil {
+			// An event stream entry: one HEC event per event.
+			for _, raw := range e.Events {
+				ev := hecEvent{
+					Time: json.Number(strconv.FormatFloat(float64(eventTime(raw).UnixMilli())/1000, 'f', 3, 64)),
+					Host: h.host, Source: h.cfg.Source, SourceType: h.cfg.SourceType, Index: h.cfg.Index, Event: raw,
+				}
+				b, err := appendJSON(h.body.AvailableBuffer(), &ev)
+				if err != nil {
+					return fmt.Errorf("encode HEC event of queue entry %s: %w", e.ID, err)
+				}
+				h.body.Write(b)
+			}
+			continue
+		}
 		ev := hecEvent{
 			Time: json.Number(strconv.FormatFloat(float64(e.Alert.Time.UnixMilli())/1000, 'f', 3, 64)),
 			Host: h.host, Source: h.cfg.Source, SourceType: h.cfg.SourceType, Index: h.cfg.Index,

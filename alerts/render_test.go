@@ -147,6 +147,21 @@ func TestOCSFFinding(t *testing.T) {
 // TestOCSFEventClasses renders one event per OCSF class of the action
 // vocabulary and compares it with its golden file.
 func TestOCSFEventClasses(t *testing.T) {
+	events := ocsfClassEvents()
+	require.GreaterOrEqual(t, len(events), 8, "one event per OCSF class")
+	for name, e := range events {
+		t.Run(name, func(t *testing.T) {
+			got, err := appendJSON(nil, NewOCSFEvent(e, "1.0.0"))
+			require.NoError(t, err)
+			checkGolden(t, name, append(got, '\n'))
+		})
+	}
+}
+
+// ocsfClassEvents returns one event per OCSF class of the action
+// vocabulary (the first action of each class), by the name of its golden
+// file.
+func ocsfClassEvents() map[string]*event.Event {
 	ts := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
 	base := func(action string) *event.Event {
 		return &event.Event{Timestamp: ts, Event: event.Meta{ID: "01JD5Z7Q8R9S0T1V2W3X4Y5Z6E", Action: action, Module: "test", Outcome: "success"},
@@ -175,14 +190,7 @@ func TestOCSFEventClasses(t *testing.T) {
 		}
 		events[name] = e
 	}
-	require.GreaterOrEqual(t, len(events), 8, "one event per OCSF class")
-	for name, e := range events {
-		t.Run(name, func(t *testing.T) {
-			got, err := appendJSON(nil, NewOCSFEvent(e, "1.0.0"))
-			require.NoError(t, err)
-			checkGolden(t, name, append(got, '\n'))
-		})
-	}
+	return events
 }
 
 // FuzzCEFEscaping renders arbitrary strings into every CEF position and

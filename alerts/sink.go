@@ -2,6 +2,7 @@ package alerts
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,16 +12,21 @@ import (
 	"time"
 )
 
-// DeadLetter is one alert waiting for, or given up on by, one sink. Queue
-// entries and dead letters have the same shape.
+// DeadLetter is one alert, or one batch of the event stream, waiting for,
+// or given up on by, one sink. Queue entries and dead letters have the
+// same shape.
 type DeadLetter struct {
 	// ID identifies the entry within its sink; ids sort by enqueue time.
 	ID string `json:"id"`
 	// Sink is the sink's name.
 	Sink string `json:"sink"`
-	// Alert is the alert to deliver.
-	Alert *Alert `json:"alert"`
-	// Enqueued is when the alert was handed to the sink.
+	// Alert is the alert to deliver; nil in an event stream entry.
+	Alert *Alert `json:"alert,omitempty"`
+	// Events are the events of an event stream entry, rendered in the
+	// sink's format (OCSF or Vigil JSON objects), in the order they were
+	// stored.
+	Events []json.RawMessage `json:"events,omitempty"`
+	// Enqueued is when the alert or events were handed to the sink.
 	Enqueued time.Time `json:"enqueued"`
 	// Attempts is how many delivery attempts failed.
 	Attempts int `json:"attempts"`
@@ -33,8 +39,37 @@ type DeadLetter struct {
 	DeadAt time.Time `json:"dead_at,omitzero"`
 	Reason string    `json:"reason,omitempty"`
 
-	// payload is the rendered alert, kept between attempts.
+	// payload is the rendered alert, or the events joined by newlines,
+	// kept between attempts.
 	payload []byte
+	// sending marks an event stream entry the worker has taken for
+	// delivery: a full queue never drops it. Guarded by the sink's mu.
+	sending bool
+}
+
+// count is how many items the entry holds: one alert, or its events.
+func (e *DeadLetter) count() int {
+	if e.Alert == nil && len(e.Events) > 0 {
+		return len(e.Events)
+	}
+	return 1
+}
+
+// alertID is the entry's alert id, for logs; empty for events.
+func (e *DeadLetter) alertID() string {
+	if e.Alert == nil {
+		return ""
+	}
+	return e.Alert.ID
+}
+
+// countOf is how many items the entries hold.
+func countOf(entries []*DeadLetter) int {
+	n := 0
+	for _, e := range entries {
+		n += e.count()
+	}
+	return n
 }
 
 // Dead-letter reasons.
@@ -70,7 +105,9 @@ func (e *retryAfterError) Error() string { return e.err.Error() }
 func (e *retryAfterError) Unwrap() error { return e.err }
 
 // sink is one configured destination: its queue, dead letters, worker and
-// sender.
+// sender. A sink that streams events has a second lane, events, with a
+// queue, dead letters, worker and sender of its own, so that a flood of
+// events never delays or crowds out an alert.
 type sink struct {
 	name   string
 	cfg    SinkConfig
@@ -87,6 +124,23 @@ type sink struct {
 	queue   []*DeadLetter
 	dead    []*DeadLetter
 	wake    chan struct{}
+	// queued and deadItems count the items (alerts or events) of queue and
+	// dead.
+	queued, deadItems int
+
+	// events is the event stream lane of a sink whose stream is events or
+	// both; nil otherwise.
+	events *sink
+	// The fields below are set on an event stream lane only.
+	isEvents bool
+	// evCfg is the event stream configuration; chunk the most events of
+	// one queue entry (the sender's batch limit).
+	evCfg EventStreamConfig
+	chunk int
+	// dropped counts events a full queue dropped; lastDropLog rate-limits
+	// the warning. Guarded by mu.
+	dropped     uint64
+	lastDropLog time.Time
 }
 
 func (s *sink) signal() {
@@ -115,21 +169,22 @@ func (s *sink) load() error {
 		s.queue = append(s.queue, e)
 	}
 	s.dead = d
+	s.queued, s.deadItems = countOf(s.queue), countOf(s.dead)
 	s.gauges()
 	return errors.Join(qerr, derr)
 }
 
 // gauges refreshes the queue gauges; s.mu must be held.
 func (s *sink) gauges() {
-	s.m.queueLength.WithLabelValues(s.name).Set(float64(len(s.queue)))
-	s.m.deadLetters.WithLabelValues(s.name).Set(float64(len(s.dead)))
+	s.m.queueLength.WithLabelValues(s.name).Set(float64(s.queued))
+	s.m.deadLetters.WithLabelValues(s.name).Set(float64(s.deadItems))
 }
 
 // enqueue hands e to the sink. It never blocks on the receiver: when the
 // queue is full, e becomes a dead letter.
 func (s *sink) enqueue(e *DeadLetter) {
 	if err := s.spool.save(kindQueue, e); err != nil {
-		s.log.Error("persist queued alert", "alert_id", e.Alert.ID, "err", err)
+		s.log.Error("persist queued alert", "alert_id", e.alertID(), "err", err)
 	}
 	s.mu.Lock()
 	if len(s.queue) >= s.cfg.Queue.Size {
@@ -138,28 +193,53 @@ func (s *sink) enqueue(e *DeadLetter) {
 		return
 	}
 	s.queue = append(s.queue, e)
+	s.queued += e.count()
 	s.gauges()
 	s.mu.Unlock()
 	s.signal()
 }
 
 // peek returns up to n entries from the head of the queue without removing
-// them: only the worker removes entries, and only from the head.
+// them: only the worker removes entries, and only from the head (a full
+// event stream queue drops entries too, but never those peeked: they are
+// marked as being sent until release or done).
 func (s *sink) peek(n int) []*DeadLetter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return slices.Clone(s.queue[:min(n, len(s.queue))])
+	out := slices.Clone(s.queue[:min(n, len(s.queue))])
+	for _, e := range out {
+		e.sending = true
+	}
+	return out
+}
+
+// release unmarks entries peeked but left for a later batch.
+func (s *sink) release(entries []*DeadLetter) {
+	if len(entries) == 0 {
+		return
+	}
+	s.mu.Lock()
+	for _, e := range entries {
+		e.sending = false
+	}
+	s.mu.Unlock()
 }
 
 // done removes delivered (or dead-lettered) entries from the queue.
 func (s *sink) done(batch []*DeadLetter) {
 	s.mu.Lock()
-	s.queue = slices.DeleteFunc(s.queue, func(e *DeadLetter) bool { return slices.Contains(batch, e) })
+	s.queue = slices.DeleteFunc(s.queue, func(e *DeadLetter) bool {
+		if slices.Contains(batch, e) {
+			s.queued -= e.count()
+			return true
+		}
+		return false
+	})
 	s.gauges()
 	s.mu.Unlock()
 	for _, e := range batch {
 		if err := s.spool.remove(kindQueue, e.ID); err != nil {
-			s.log.Error("remove delivered alert from the queue", "alert_id", e.Alert.ID, "err", err)
+			s.log.Error("remove delivered alert from the queue", "alert_id", e.alertID(), "err", err)
 		}
 	}
 }
@@ -175,24 +255,30 @@ func (s *sink) toDead(batch []*DeadLetter, reason string, cause error) {
 			e.LastError = cause.Error()
 		}
 		if err := s.spool.save(kindDead, e); err != nil {
-			s.log.Error("persist dead letter", "alert_id", e.Alert.ID, "err", err)
+			s.log.Error("persist dead letter", "alert_id", e.alertID(), "err", err)
 		}
-		s.m.deadLettered.WithLabelValues(s.name, reason).Inc()
-		s.log.Warn("alert dead-lettered", "alert_id", e.Alert.ID, "entry", e.ID, "reason", reason, "attempts", e.Attempts, "err", e.LastError)
+		s.m.deadLettered.WithLabelValues(s.name, reason).Add(float64(e.count()))
+		if s.isEvents {
+			s.log.Warn("event batch dead-lettered", "events", e.count(), "entry", e.ID, "reason", reason, "attempts", e.Attempts, "err", e.LastError)
+		} else {
+			s.log.Warn("alert dead-lettered", "alert_id", e.alertID(), "entry", e.ID, "reason", reason, "attempts", e.Attempts, "err", e.LastError)
+		}
 	}
 	s.dead = append(s.dead, batch...)
+	s.deadItems += countOf(batch)
 	var drop []*DeadLetter
 	if over := len(s.dead) - s.cfg.Queue.MaxDeadLetters; over > 0 {
 		drop = slices.Clone(s.dead[:over])
 		s.dead = slices.Delete(s.dead, 0, over)
+		s.deadItems -= countOf(drop)
 	}
 	s.gauges()
 	s.mu.Unlock()
 	s.done(batch)
 	for _, e := range drop {
 		_ = s.spool.remove(kindDead, e.ID)
-		s.m.discarded.WithLabelValues(s.name).Inc()
-		s.log.Warn("dead letter discarded: too many dead letters", "alert_id", e.Alert.ID, "entry", e.ID, "max_dead_letters", s.cfg.Queue.MaxDeadLetters)
+		s.m.discarded.WithLabelValues(s.name).Add(float64(e.count()))
+		s.log.Warn("dead letter discarded: too many dead letters", "alert_id", e.alertID(), "entry", e.ID, "max_dead_letters", s.cfg.Queue.MaxDeadLetters)
 	}
 }
 
@@ -222,12 +308,16 @@ func (s *sink) run(ctx context.Context, drain time.Duration) {
 func (s *sink) prepare() []*DeadLetter {
 	maxItems, maxBytes := s.send.limits()
 	batch := s.peek(maxItems)
-	size := 0
+	size, items, used := 0, 0, 0
 	var bad []*DeadLetter
-	out := batch[:0]
+	out := make([]*DeadLetter, 0, len(batch))
 	for _, e := range batch {
+		if len(out) > 0 && items+e.count() > maxItems {
+			break
+		}
+		used++
 		if e.payload == nil {
-			p, err := s.render.Append(nil, e.Alert)
+			p, err := s.renderEntry(e)
 			if err != nil {
 				s.m.renderFailure.WithLabelValues(s.name).Inc()
 				s.mu.Lock()
@@ -239,11 +329,14 @@ func (s *sink) prepare() []*DeadLetter {
 			e.payload = p
 		}
 		if len(out) > 0 && size+len(e.payload) > maxBytes {
+			used--
 			break
 		}
 		size += len(e.payload)
+		items += e.count()
 		out = append(out, e)
 	}
+	s.release(batch[used:])
 	if len(bad) > 0 {
 		s.toDead(bad, ReasonRender, nil)
 		if len(out) == 0 {
@@ -277,7 +370,7 @@ func (s *sink) deliver(ctx context.Context, batch []*DeadLetter) bool {
 		if ra, ok := errors.AsType[*retryAfterError](err); ok {
 			wait = min(max(wait, ra.after), q.MaxBackoff)
 		}
-		s.log.Warn("alert delivery failed; retrying", "alerts", len(batch), "attempt", attempt, "max_attempts", q.MaxAttempts, "retry_in", wait.String(), "err", err)
+		s.log.Warn("delivery failed; retrying", "items", countOf(batch), "stream", s.streamName(), "attempt", attempt, "max_attempts", q.MaxAttempts, "retry_in", wait.String(), "err", err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -294,7 +387,7 @@ func (s *sink) attempt(ctx context.Context, batch []*DeadLetter) error {
 	err := s.send.send(ctx, batch)
 	s.m.sendDuration.WithLabelValues(s.name).Observe(time.Since(start).Seconds())
 	if err == nil {
-		s.m.sent.WithLabelValues(s.name).Add(float64(len(batch)))
+		s.m.sent.WithLabelValues(s.name).Add(float64(countOf(batch)))
 		s.done(batch)
 		return nil
 	}
@@ -308,7 +401,7 @@ func (s *sink) attempt(ctx context.Context, batch []*DeadLetter) error {
 		e.LastAttempt, e.LastError = now, err.Error()
 	}
 	s.mu.Unlock()
-	s.m.failed.WithLabelValues(s.name).Add(float64(len(batch)))
+	s.m.failed.WithLabelValues(s.name).Add(float64(countOf(batch)))
 	return err
 }
 
@@ -329,11 +422,19 @@ func (s *sink) drain(d time.Duration) {
 		}
 	}
 	s.mu.Lock()
-	left := len(s.queue)
+	left := s.queued
 	s.mu.Unlock()
 	if left > 0 {
-		s.log.Warn("alerts left undelivered at shutdown", "alerts", left, "persisted", s.persistent())
+		s.log.Warn("items left undelivered at shutdown", "items", left, "stream", s.streamName(), "persisted", s.persistent())
 	}
+}
+
+// streamName names the lane in logs: alerts or events.
+func (s *sink) streamName() string {
+	if s.isEvents {
+		return StreamEvents
+	}
+	return StreamAlerts
 }
 
 func (s *sink) persistent() bool {
@@ -379,14 +480,14 @@ func (s *sink) retry(ids []string) int {
 	var picked []*DeadLetter
 	for _, e := range s.dead {
 		if ids == nil || slices.Contains(ids, e.ID) {
-			e.Attempts, e.DeadAt, e.Reason, e.payload = 0, time.Time{}, "", nil
+			e.Attempts, e.DeadAt, e.Reason, e.payload, e.sending = 0, time.Time{}, "", nil, false
 			picked = append(picked, e)
 		}
 	}
 	s.mu.Unlock()
 	for _, e := range picked {
 		if err := s.spool.save(kindQueue, e); err != nil {
-			s.log.Error("persist retried dead letter", "alert_id", e.Alert.ID, "err", err)
+			s.log.Error("persist retried dead letter", "alert_id", e.alertID(), "err", err)
 		}
 	}
 	s.mu.Lock()
@@ -400,6 +501,8 @@ func (s *sink) retry(ids []string) int {
 	}
 	s.dead = slices.DeleteFunc(s.dead, func(e *DeadLetter) bool { return slices.Contains(moved, e) })
 	s.queue = append(s.queue, moved...)
+	s.queued += countOf(moved)
+	s.deadItems -= countOf(moved)
 	s.gauges()
 	s.mu.Unlock()
 	for _, e := range gone {
@@ -407,7 +510,7 @@ func (s *sink) retry(ids []string) int {
 	}
 	for _, e := range moved {
 		if err := s.spool.remove(kindDead, e.ID); err != nil {
-			s.log.Error("remove retried dead letter", "alert_id", e.Alert.ID, "err", err)
+			s.log.Error("remove retried dead letter", "alert_id", e.alertID(), "err", err)
 		}
 	}
 	if len(moved) > 0 {
@@ -427,6 +530,7 @@ func (s *sink) discard(ids []string) int {
 		}
 		return false
 	})
+	s.deadItems -= countOf(gone)
 	s.gauges()
 	s.mu.Unlock()
 	for _, e := range gone {
@@ -437,11 +541,20 @@ func (s *sink) discard(ids []string) int {
 
 func (s *sink) status() SinkStatus {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	st := SinkStatus{Name: s.name, Type: s.cfg.Type, Format: s.render.Format(), Disabled: s.cfg.Disabled,
 		Queued: len(s.queue), DeadLetters: len(s.dead)}
 	if len(s.queue) > 0 {
 		st.LastError = s.queue[0].LastError
+	}
+	s.mu.Unlock()
+	if ev := s.events; ev != nil {
+		st.Stream = s.cfg.stream()
+		ev.mu.Lock()
+		st.EventsQueued, st.EventDeadLetters, st.EventsDropped = ev.queued, ev.deadItems, ev.dropped
+		if len(ev.queue) > 0 {
+			st.EventsLastError = ev.queue[0].LastError
+		}
+		ev.mu.Unlock()
 	}
 	return st
 }

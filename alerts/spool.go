@@ -136,7 +136,7 @@ func (s *dirSpool) load(kind string) ([]*DeadLetter, error) {
 			continue
 		}
 		var e DeadLetter
-		if err := json.Unmarshal(data, &e); err != nil || e.Alert == nil || e.ID != strings.TrimSuffix(name, ".json") {
+		if err := json.Unmarshal(data, &e); err != nil || (e.Alert == nil && len(e.Events) == 0) || e.ID != strings.TrimSuffix(name, ".json") {
 			if err == nil {
 				err = errors.New("not a sink entry")
 			}

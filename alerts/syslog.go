@@ -197,18 +197,34 @@ func (s *syslogSender) send(ctx context.Context, batch []*DeadLetter) error {
 	}
 	s.buf = s.buf[:0]
 	var one []byte
-	for _, e := range batch {
-		one = appendSyslogMessage(one[:0], &s.header, syslogSeverity(e.Alert.Severity), e.Alert.Time,
-			s.msgID(payloadFormat(e.payload)), e.payload, s.cfg.MaxMessageBytes)
+	add := func(sev int, t time.Time, msgID string, payload []byte) error {
+		one = appendSyslogMessage(one[:0], &s.header, sev, t, msgID, payload, s.cfg.MaxMessageBytes)
 		switch {
 		case s.cfg.Network == "udp":
-			if err := s.write(one); err != nil {
-				return err
-			}
+			return s.write(one)
 		case s.cfg.Framing == "non-transparent":
 			s.buf = append(append(s.buf, one...), '\n')
 		default:
 			s.buf = appendOctetCounted(s.buf, one)
+		}
+		return nil
+	}
+	for _, e := range batch {
+		if e.Alert == nil {
+			// An event stream entry: one message per event, severity info.
+			for _, raw := range e.Events {
+				msgID := "event"
+				if payloadFormat(raw) == FormatOCSF {
+					msgID = "OCSF"
+				}
+				if err := add(syslogInfo, eventTime(raw), msgID, raw); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if err := add(syslogSeverity(e.Alert.Severity), e.Alert.Time, s.msgID(payloadFormat(e.payload)), e.payload); err != nil {
+			return err
 		}
 	}
 	if s.cfg.Network == "udp" {

@@ -21,11 +21,16 @@ import (
 // can drop duplicates of this at-least-once delivery), webhook-timestamp
 // (Unix seconds) and webhook-signature "v1,<base64 HMAC-SHA256 of
 // id.timestamp.body>".
+//
+// In batch mode (the event stream) one request carries a whole batch as
+// JSON Lines (application/x-ndjson), with webhook-id derived from the
+// batch's first and last queue entries, the same on every retry.
 type webhookSender struct {
 	cfg    WebhookConfig
 	key    []byte
 	client *http.Client
 	now    func() time.Time
+	batch  bool
 }
 
 // webhookKey decodes a Standard Webhooks secret: "whsec_" and base64, or
@@ -70,7 +75,12 @@ func newWebhookSender(cfg WebhookConfig) (*webhookSender, error) {
 	return &webhookSender{cfg: cfg, key: key, client: &http.Client{Transport: tr, Timeout: cfg.Timeout}, now: time.Now}, nil
 }
 
-func (w *webhookSender) limits() (items, bytes int) { return 1, 1 << 30 }
+func (w *webhookSender) limits() (items, bytes int) {
+	if w.batch {
+		return unlimited, 1 << 30
+	}
+	return 1, 1 << 30
+}
 
 // signWebhook returns the webhook-signature value for a message.
 func signWebhook(key []byte, id, ts string, body []byte) string {
@@ -84,29 +94,38 @@ func signWebhook(key []byte, id, ts string, body []byte) string {
 }
 
 func (w *webhookSender) send(ctx context.Context, batch []*DeadLetter) error {
+	if w.batch {
+		if len(batch) == 0 {
+			return nil
+		}
+		id := "msg_" + batch[0].ID
+		if len(batch) > 1 {
+			id += "_" + batch[len(batch)-1].ID
+		}
+		return w.post(ctx, id, "application/x-ndjson", joinLines(batch))
+	}
 	for _, e := range batch {
-		if err := w.post(ctx, e); err != nil {
+		if err := w.post(ctx, "msg_"+e.Alert.ID, "application/json", e.payload); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (w *webhookSender) post(ctx context.Context, e *DeadLetter) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(e.payload))
+func (w *webhookSender) post(ctx context.Context, id, contentType string, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.cfg.URL, bytes.NewReader(body))
 	if err != nil {
 		return fmt.Errorf("webhook request to %s: %w", w.cfg.URL, err)
 	}
 	for k, v := range w.cfg.Headers {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	id := "msg_" + e.Alert.ID
+	req.Header.Set("Content-Type", contentType)
 	ts := strconv.FormatInt(w.now().Unix(), 10)
 	req.Header.Set("webhook-id", id)
 	req.Header.Set("webhook-timestamp", ts)
 	if w.key != nil {
-		req.Header.Set("webhook-signature", signWebhook(w.key, id, ts, e.payload))
+		req.Header.Set("webhook-signature", signWebhook(w.key, id, ts, body))
 	}
 	res, err := w.client.Do(req)
 	if err != nil {

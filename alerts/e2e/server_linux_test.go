@@ -32,7 +32,8 @@ import (
 // server is the Vigil server wired as `vigil server` wires it (see
 // cmd/vigil/cli/run.go, serve): SQLite store, the engine on the built-in
 // policy library, the identity directory with its SCIM service provider,
-// and the sink dispatcher, behind the real API on a loopback port.
+// and the sink dispatcher (alerts and the event stream), behind the real
+// API on a loopback port.
 type server struct {
 	t      *testing.T
 	url    string
@@ -80,7 +81,7 @@ func startServer(t *testing.T, identityYAML, sinksYAML, version string) *server 
 	require.NoError(t, err)
 
 	deps := api.Deps{
-		Engine: live, Directory: id.Directory, Sinks: dispatcher,
+		Engine: live, Directory: id.Directory, Sinks: dispatcher, EventExport: dispatcher,
 		Registry: reg, Logger: logger,
 	}.WithStore(db)
 	deps.Mounts = append(deps.Mounts, api.Mount{Prefix: "/scim/v2", Handler: id.SCIMHandler()})

@@ -286,7 +286,7 @@ func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) 
 
 	deps := api.Deps{
 		Engine: live, Decider: decider, Activate: activate,
-		Directory: id.Directory, Sinks: sinks, EvidenceArchive: archive,
+		Directory: id.Directory, Sinks: sinks, EventExport: sinks, EvidenceArchive: archive,
 		Registry: reg, Logger: logger,
 	}.WithStore(db)
 	// Without SCIM configured, /scim/v2 answers 404.
