@@ -3,12 +3,14 @@ package evidence
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"image"
 	"image/color"
 	"image/draw"
 	"image/jpeg"
+	"io"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -17,17 +19,17 @@ import (
 )
 
 // Frame is one distinct screen image in the buffers. A frame that did not
-// change is not stored again: its Until moves forward instead. Frames are
-// shared between the buffers and every capture that includes them, so
-// their JPEG bytes are never modified.
+// change is not stored again: its Until moves forward instead. A frame
+// that changed in part shares the unchanged stripes of its image with the
+// frame before it (see stripes.go). Frames are shared between the buffers
+// and every capture that includes them, so their encoded bytes are never
+// modified.
 type Frame struct {
 	// Time is when the image was first seen.
 	Time time.Time
 	// Until is when the image was last seen unchanged.
 	Until time.Time
-	// JPEG is the encoded image.
-	JPEG []byte
-	// SHA256 is the hash of JPEG.
+	// SHA256 is the hash of the frame's JPEG file.
 	SHA256 [32]byte
 	// Width and Height are the encoded image's size in pixels.
 	Width, Height int
@@ -36,7 +38,40 @@ type Frame struct {
 	Blanked bool
 
 	pixHash uint64
+	// The image is either whole (a blank frame) or a header and stripes.
+	whole   []byte
+	header  jpegHeader
+	stripes []*stripe
+	// size is the length of the JPEG file.
+	size int
+	// owned is how many bytes of stripes the ring charges to this frame:
+	// those of the stripes no older frame in the ring holds.
+	owned int64
 }
+
+// JPEG returns the frame's image as a JPEG file, assembled from its
+// stripes; each call returns a new slice.
+func (f *Frame) JPEG() []byte {
+	if f.whole != nil {
+		return bytes.Clone(f.whole)
+	}
+	var buf bytes.Buffer
+	buf.Grow(f.size)
+	_ = writeStriped(&buf, f.header, f.stripes) // a bytes.Buffer never fails to write
+	return buf.Bytes()
+}
+
+// WriteJPEG writes the frame's JPEG file to w.
+func (f *Frame) WriteJPEG(w io.Writer) error {
+	if f.whole != nil {
+		_, err := w.Write(f.whole)
+		return err
+	}
+	return writeStriped(w, f.header, f.stripes)
+}
+
+// frameOverhead is what the ring charges for a frame beyond its stripes.
+const frameOverhead = 128
 
 // BufferStats sums up what the buffers hold.
 type BufferStats struct {
@@ -209,7 +244,8 @@ func terminalSize(r TerminalRecord) int64 {
 	return int64(len(r.Data)+len(r.Session)+len(r.Shell)+len(r.User)+len(r.TTY)) + 80
 }
 
-func frameSize(f *Frame) int64 { return int64(len(f.JPEG)) + 128 }
+// frameSize is what a frame weighs in a capture: its whole JPEG file.
+func frameSize(f *Frame) int64 { return int64(f.size) + frameOverhead }
 
 // RecordKeystroke adds typed text to the buffers, masked where masking
 // applies.
@@ -341,21 +377,40 @@ func stripANSI(s string) string { return ansiPattern.ReplaceAllString(s, "") }
 
 // RecordFrame adds a screen image seen at t. An image identical to the
 // previous frame only extends that frame; a new one is scaled to the
-// configured width and JPEG-encoded. While a blocked application has focus
-// a blank frame is stored instead. It returns the frame that now covers t.
+// configured width and JPEG-encoded, stripe by stripe, re-using the
+// stripes of the previous frame that did not change. While a blocked
+// application has focus a blank frame is stored instead. It returns the
+// frame that now covers t.
 func (b *Buffers) RecordFrame(t time.Time, img image.Image) (*Frame, error) {
 	if !b.cfg.Enabled || !b.cfg.Screen.Enabled {
 		return nil, nil
 	}
 	blank := b.FocusBlocked()
-	var h uint64
-	if blank {
-		h = 0
-	} else {
-		h = pixelHash(b.seed, img)
+	var (
+		src    *image.RGBA
+		hashes []uint64
+		h      uint64
+		w, hgt int
+	)
+	if !blank {
+		src = toRGBA(img)
+		sb := src.Bounds()
+		w, hgt = scaledSize(sb.Size(), b.cfg.Screen.MaxWidth)
+		hashes = make([]uint64, (hgt+stripeRows-1)/stripeRows)
+		all := maphash.Hash{}
+		all.SetSeed(b.seed)
+		var v [8]byte
+		for k := range hashes {
+			y0, y1 := stripeSources(k, sb.Dy(), hgt)
+			hashes[k] = hashRows(b.seed, src, y0, y1, image.Pt(w, hgt))
+			binary.LittleEndian.PutUint64(v[:], hashes[k])
+			_, _ = all.Write(v[:])
+		}
+		h = all.Sum64()
 	}
 	b.mu.Lock()
 	b.seen++
+	var prev *Frame
 	if n := len(b.frames.items); n > 0 {
 		last := b.frames.items[n-1]
 		if last.pixHash == h && last.Blanked == blank && !t.Before(last.Until) {
@@ -364,30 +419,94 @@ func (b *Buffers) RecordFrame(t time.Time, img image.Image) (*Frame, error) {
 			b.mu.Unlock()
 			return last, nil
 		}
+		prev = last
 	}
 	b.mu.Unlock()
 
-	var data []byte
-	var size image.Point
-	var err error
+	f := &Frame{Time: t, Until: t, Blanked: blank, pixHash: h}
 	if blank {
-		data, size, err = b.blankJPEG(img.Bounds().Size())
+		data, size, err := b.blankJPEG(img.Bounds().Size())
+		if err != nil {
+			return nil, err
+		}
+		f.whole, f.Width, f.Height, f.size = data, size.X, size.Y, len(data)
+		f.SHA256 = sha256.Sum256(data)
+		f.owned = int64(len(data))
 	} else {
-		data, size, err = encodeFrame(img, b.cfg.Screen.MaxWidth, b.cfg.Screen.Quality)
+		if err := b.encodeStripes(f, src, w, hgt, hashes, prev); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
-	}
-	f := &Frame{Time: t, Until: t, JPEG: data, SHA256: sha256.Sum256(data), Width: size.X, Height: size.Y, Blanked: blank, pixHash: h}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.frames.push(f, frameSize(f))
+	b.frames.push(f, f.owned+frameOverhead)
 	for tp := range b.taps {
 		tp.addFrame(f)
 	}
-	cut := b.now().Add(-b.cfg.Buffer.Duration.D())
-	b.frames.trim(b.cfg.Buffer.ScreenBytes, frameSize, func(f *Frame) bool { return f.Until.Before(cut) })
+	b.trimFrames(b.now().Add(-b.cfg.Buffer.Duration.D()))
 	return f, nil
+}
+
+// encodeStripes fills in f's image from src scaled to w x h: the stripes
+// whose source pixels hash as in prev are prev's, the others are encoded.
+func (b *Buffers) encodeStripes(f *Frame, src *image.RGBA, w, h int, hashes []uint64, prev *Frame) error {
+	quality := b.cfg.Screen.Quality
+	if prev != nil && (prev.Blanked || prev.Width != w || prev.Height != h) {
+		prev = nil
+	}
+	f.Width, f.Height = w, h
+	f.stripes = make([]*stripe, len(hashes))
+	if prev != nil {
+		f.header = prev.header
+	}
+	for k, hash := range hashes {
+		if prev != nil && prev.stripes[k].hash == hash {
+			f.stripes[k] = prev.stripes[k]
+			continue
+		}
+		head, sos, seg, err := encodeStripe(stripeImage(src, k, w, h), quality)
+		if err != nil {
+			return fmt.Errorf("encode %dx%d frame: %w", w, h, err)
+		}
+		if f.header == nil {
+			if f.header, err = makeHeader(head, sos, w, h); err != nil {
+				return fmt.Errorf("encode %dx%d frame: %w", w, h, err)
+			}
+		}
+		f.stripes[k] = &stripe{data: seg, hash: hash}
+		f.owned += int64(len(seg))
+	}
+	f.size = stripedSize(f.header, f.stripes)
+	f.SHA256 = sumStriped(f.header, f.stripes)
+	return nil
+}
+
+// trimFrames drops the oldest frames while the ring is over its byte bound
+// or they ended before cut. The stripes a dropped frame shares with the
+// next one stay in memory, so the next frame is charged for them.
+func (b *Buffers) trimFrames(cut time.Time) {
+	r := &b.frames
+	i := 0
+	for i < len(r.items) && (r.bytes > b.cfg.Buffer.ScreenBytes || r.items[i].Until.Before(cut)) {
+		f := r.items[i]
+		r.bytes -= f.owned + frameOverhead
+		if i+1 < len(r.items) {
+			next := r.items[i+1]
+			if next.header != nil && len(next.stripes) == len(f.stripes) {
+				for k, s := range f.stripes {
+					if next.stripes[k] == s {
+						next.owned += int64(len(s.data))
+						r.bytes += int64(len(s.data))
+					}
+				}
+			}
+		}
+		i++
+	}
+	if i > 0 {
+		clear(r.items[:i])
+		r.items = r.items[i:]
+	}
 }
 
 // blankJPEG returns the encoded blank frame for a screen size, made once.
@@ -437,30 +556,4 @@ func (b *Buffers) videoActive() bool {
 		}
 	}
 	return false
-}
-
-// pixelHash hashes an image's pixels to tell whether the screen changed.
-func pixelHash(seed maphash.Seed, img image.Image) uint64 {
-	var h maphash.Hash
-	h.SetSeed(seed)
-	r := img.Bounds()
-	_, _ = fmt.Fprintf(&h, "%d,%d,%d,%d;", r.Min.X, r.Min.Y, r.Max.X, r.Max.Y)
-	switch p := img.(type) {
-	case *image.RGBA:
-		rowLen := r.Dx() * 4
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			off := p.PixOffset(r.Min.X, y)
-			_, _ = h.Write(p.Pix[off : off+rowLen])
-		}
-	default:
-		var px [4]byte
-		for y := r.Min.Y; y < r.Max.Y; y++ {
-			for x := r.Min.X; x < r.Max.X; x++ {
-				cr, cg, cb, ca := img.At(x, y).RGBA()
-				px = [4]byte{byte(cr >> 8), byte(cg >> 8), byte(cb >> 8), byte(ca >> 8)}
-				_, _ = h.Write(px[:])
-			}
-		}
-	}
-	return h.Sum64()
 }

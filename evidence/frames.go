@@ -38,19 +38,16 @@ func encodeFrame(img image.Image, maxWidth, quality int) ([]byte, image.Point, e
 // scaleDown resizes img to w x h by averaging the source pixels that fall
 // into each destination pixel (a box filter), which keeps text legible.
 func scaleDown(img image.Image, w, h int) *image.RGBA {
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	sb := img.Bounds()
-	src, ok := img.(*image.RGBA)
-	if !ok {
-		src = image.NewRGBA(sb)
-		for y := sb.Min.Y; y < sb.Max.Y; y++ {
-			for x := sb.Min.X; x < sb.Max.X; x++ {
-				src.Set(x, y, img.At(x, y))
-			}
-		}
-	}
+	return scaleRows(toRGBA(img), w, h, 0, h)
+}
+
+// scaleRows returns rows d0 to d1 of src scaled to w x h with the box
+// filter of scaleDown, as an image of w x (d1-d0).
+func scaleRows(src *image.RGBA, w, h, d0, d1 int) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, w, d1-d0))
+	sb := src.Bounds()
 	sw, sh := sb.Dx(), sb.Dy()
-	for dy := range h {
+	for dy := d0; dy < d1; dy++ {
 		y0 := sb.Min.Y + dy*sh/h
 		y1 := max(sb.Min.Y+(dy+1)*sh/h, y0+1)
 		for dx := range w {
@@ -67,7 +64,7 @@ func scaleDown(img image.Image, w, h int) *image.RGBA {
 					n++
 				}
 			}
-			o := dst.PixOffset(dx, dy)
+			o := dst.PixOffset(dx, dy-d0)
 			dst.Pix[o] = byte(r / n)
 			dst.Pix[o+1] = byte(g / n)
 			dst.Pix[o+2] = byte(b / n)

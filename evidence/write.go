@@ -79,7 +79,7 @@ func (w *pkgWriter) writeFrames(m *Manifest, frames []Frame) error {
 	entries := make([]FrameEntry, 0, len(frames))
 	for i, f := range frames {
 		name := fmt.Sprintf("frames/%06d.jpg", i+1)
-		if err := w.write(name, f.JPEG); err != nil {
+		if err := w.write(name, f.JPEG()); err != nil {
 			return err
 		}
 		e := FrameEntry{T: f.Time.UTC(), Until: f.Until.UTC(), File: name, SHA256: hex.EncodeToString(f.SHA256[:]),

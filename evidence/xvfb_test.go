@@ -164,7 +164,7 @@ func TestCaptureRealScreen(t *testing.T) {
 		}
 		return blank != nil
 	}, 10*time.Second, 20*time.Millisecond)
-	img, err := jpeg.Decode(bytes.NewReader(blank.JPEG))
+	img, err := jpeg.Decode(bytes.NewReader(blank.JPEG()))
 	require.NoError(t, err)
 	require.False(t, near(img, 320, 240, blue, 24), "the blocked window does not show")
 	require.True(t, near(img, 320, 240, 0x282828, 6) && near(img, 10, 10, 0x282828, 6), "the frame is uniformly blank")

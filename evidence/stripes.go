@@ -1,0 +1,202 @@
+package evidence
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"io"
+)
+
+// Frames are kept in memory as horizontal stripes, one JPEG MCU row (16
+// pixel rows, 4:2:0) each, so that a frame in which only a clock or a
+// cursor changed costs the encoding and the memory of the stripes that
+// changed, not of the whole screen. A stripe is the entropy-coded segment
+// of one restart interval: each is encoded on its own (the DC predictors
+// start at zero, exactly as after a restart marker) and a frame's JPEG file
+// is the shared header with a restart interval of one MCU row, its
+// stripes, and a restart marker between each two. The file is assembled
+// only when a package is written; it decodes to the same pixels as the
+// frame encoded whole with the same quality.
+
+// stripeRows is the height of a stripe in pixels: one MCU row of the 4:2:0
+// JPEGs image/jpeg writes for colour images.
+const stripeRows = 16
+
+// stripe is one encoded MCU row, shared by every frame in which that row
+// did not change. It is never modified.
+type stripe struct {
+	// data is the entropy-coded segment, byte-stuffed and padded.
+	data []byte
+	// hash is the hash of the source pixels the stripe was made from.
+	hash uint64
+}
+
+// jpegHeader is the start of a striped JPEG file up to the end of its SOS
+// segment: SOI, DQT, SOF0, DHT, DRI and SOS. It is the same for every frame
+// of one size and quality.
+type jpegHeader []byte
+
+// errStripeFormat means image/jpeg wrote a file this code does not
+// recognise, which would be a change of the standard library.
+var errStripeFormat = errors.New("unexpected JPEG layout from image/jpeg")
+
+// encodeStripe encodes img (at most stripeRows high) as a JPEG and returns
+// its parts: head is everything before the SOS segment, sos the SOS
+// segment, and seg the entropy-coded data.
+func encodeStripe(img image.Image, quality int) (head, sos, seg []byte, err error) {
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+		return nil, nil, nil, fmt.Errorf("encode %v stripe: %w", img.Bounds().Size(), err)
+	}
+	data := buf.Bytes()
+	for i := 2; i+4 <= len(data); {
+		if data[i] != 0xff {
+			return nil, nil, nil, errStripeFormat
+		}
+		marker := data[i+1]
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		end := i + 2 + n
+		if end > len(data) {
+			return nil, nil, nil, errStripeFormat
+		}
+		if marker == 0xda { // SOS: the scan follows up to EOI
+			if len(data) < end+2 || data[len(data)-2] != 0xff || data[len(data)-1] != 0xd9 {
+				return nil, nil, nil, errStripeFormat
+			}
+			return data[:i:i], data[i:end:end], bytes.Clone(data[end : len(data)-2]), nil
+		}
+		i = end
+	}
+	return nil, nil, nil, errStripeFormat
+}
+
+// makeHeader builds the header of a striped w x h frame from the parts of
+// an encoded stripe of the same width and quality: the frame's height in
+// SOF0 and a DRI segment that restarts after every MCU row.
+func makeHeader(head, sos []byte, w, h int) (jpegHeader, error) {
+	out := make([]byte, 0, len(head)+6+len(sos))
+	out = append(out, head...)
+	patched := false
+	for i := 2; i+9 <= len(out); {
+		if out[i] != 0xff {
+			return nil, errStripeFormat
+		}
+		if out[i+1] == 0xc0 { // SOF0: length, precision, height, width
+			binary.BigEndian.PutUint16(out[i+5:], uint16(h))
+			patched = true
+			break
+		}
+		i += 2 + int(binary.BigEndian.Uint16(out[i+2:]))
+	}
+	if !patched {
+		return nil, errStripeFormat
+	}
+	mcus := (w + stripeRows - 1) / stripeRows
+	out = append(out, 0xff, 0xdd, 0, 4, byte(mcus>>8), byte(mcus))
+	return append(out, sos...), nil
+}
+
+// writeStriped writes the JPEG file of a striped frame to w.
+func writeStriped(w io.Writer, hdr jpegHeader, stripes []*stripe) error {
+	if _, err := w.Write(hdr); err != nil {
+		return err
+	}
+	for i, s := range stripes {
+		if i > 0 {
+			if _, err := w.Write([]byte{0xff, 0xd0 + byte((i-1)%8)}); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(s.data); err != nil {
+			return err
+		}
+	}
+	_, err := w.Write([]byte{0xff, 0xd9})
+	return err
+}
+
+// stripedSize is the length of a striped frame's JPEG file.
+func stripedSize(hdr jpegHeader, stripes []*stripe) int {
+	n := len(hdr) + 2 + 2*max(len(stripes)-1, 0)
+	for _, s := range stripes {
+		n += len(s.data)
+	}
+	return n
+}
+
+// toRGBA returns img as an *image.RGBA, converting it when it is not one.
+func toRGBA(img image.Image) *image.RGBA {
+	if p, ok := img.(*image.RGBA); ok {
+		return p
+	}
+	p := image.NewRGBA(img.Bounds())
+	draw.Draw(p, p.Bounds(), img, img.Bounds().Min, draw.Src)
+	return p
+}
+
+// stripeSources returns, for stripe k of a frame scaled from src height
+// sh to height h, the source rows it is made from.
+func stripeSources(k, sh, h int) (y0, y1 int) {
+	d0, d1 := k*stripeRows, min((k+1)*stripeRows, h)
+	if sh == h {
+		return d0, d1
+	}
+	y0 = d0 * sh / h
+	y1 = max(d1*sh/h, (d1-1)*sh/h+1)
+	return y0, min(y1, sh)
+}
+
+// hashRows hashes rows y0 to y1 (relative to the image's bounds) of img,
+// with the frame's encoded size so that a change of size changes every
+// hash. Rows that lie next to each other in memory (a whole-width image,
+// as grabbers return) are hashed in one call, which is several times faster
+// than feeding a maphash.Hash row by row.
+func hashRows(seed maphash.Seed, img *image.RGBA, y0, y1 int, size image.Point) uint64 {
+	r := img.Bounds()
+	var dims [16]byte
+	binary.LittleEndian.PutUint32(dims[0:], uint32(r.Dx()))
+	binary.LittleEndian.PutUint32(dims[4:], uint32(r.Dy()))
+	binary.LittleEndian.PutUint32(dims[8:], uint32(size.X))
+	binary.LittleEndian.PutUint32(dims[12:], uint32(size.Y))
+	rowLen := r.Dx() * 4
+	if img.Stride == rowLen {
+		a := img.PixOffset(r.Min.X, r.Min.Y+y0)
+		sum := maphash.Bytes(seed, img.Pix[a:a+(y1-y0)*rowLen])
+		binary.LittleEndian.PutUint64(dims[8:], sum^uint64(size.X)<<32^uint64(size.Y))
+		return maphash.Bytes(seed, dims[:])
+	}
+	var h maphash.Hash
+	h.SetSeed(seed)
+	_, _ = h.Write(dims[:])
+	for y := r.Min.Y + y0; y < r.Min.Y+y1; y++ {
+		off := img.PixOffset(r.Min.X, y)
+		_, _ = h.Write(img.Pix[off : off+rowLen])
+	}
+	return h.Sum64()
+}
+
+// stripeImage returns the pixels of stripe k of a frame of size w x h made
+// from src: a view of src when it is not scaled, else the scaled rows.
+func stripeImage(src *image.RGBA, k, w, h int) image.Image {
+	d0, d1 := k*stripeRows, min((k+1)*stripeRows, h)
+	sb := src.Bounds()
+	if w == sb.Dx() && h == sb.Dy() {
+		return src.SubImage(image.Rect(sb.Min.X, sb.Min.Y+d0, sb.Max.X, sb.Min.Y+d1))
+	}
+	return scaleRows(src, w, h, d0, d1)
+}
+
+// sumStriped returns the SHA-256 of a striped frame's JPEG file.
+func sumStriped(hdr jpegHeader, stripes []*stripe) [32]byte {
+	h := sha256.New()
+	_ = writeStriped(h, hdr, stripes) // a hash never fails to write
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
