@@ -25,7 +25,10 @@ type cupsd struct {
 	dir, sock, pageLog, conf, printer string
 }
 
-func startCupsd(t *testing.T) *cupsd {
+// startCupsd starts the private cupsd. For a benchmark (burst), the queue
+// keeps any number of jobs (MaxJobs 0) and prints to /dev/null, since a
+// burst queues a thousand of them.
+func startCupsd(t testing.TB, burst bool) *cupsd {
 	t.Helper()
 	xvfb.NeedCommand(t, "cupsd", "cups")
 	xvfb.NeedCommand(t, "lp", "cups-client")
@@ -48,6 +51,10 @@ func startCupsd(t *testing.T) *cupsd {
 	require.NoError(t, os.Chmod(dir, 0o755))
 	c := &cupsd{dir: dir, sock: filepath.Join(dir, "cups.sock"), pageLog: filepath.Join(dir, "log", "page_log"),
 		conf: filepath.Join(dir, "cupsd.conf"), printer: "Vigil_Test"}
+	device, limits := "file://"+dir+"/out/printed.ps", ""
+	if burst {
+		c.printer, device, limits = "Vigil_Bench", "file:///dev/null", "MaxJobs 0\nPreserveJobFiles No\n"
+	}
 	for _, d := range []string{"spool", "tmp", "cache", "state", "log", "ppd", "out"} {
 		require.NoError(t, os.Mkdir(filepath.Join(dir, d), 0o755))
 	}
@@ -72,22 +79,22 @@ Sandboxing relaxed
 `, dir))
 	write("cupsd.conf", fmt.Sprintf(`Listen %s
 LogLevel info
-PageLogFormat %s
+%sPageLogFormat %s
 Browsing No
 WebInterface No
 <Location />
   Order allow,deny
   Allow all
 </Location>
-`, c.sock, PageLogFormat))
+`, c.sock, limits, PageLogFormat))
 	write("printers.conf", fmt.Sprintf(`<DefaultPrinter %s>
 Info Vigil test printer
-DeviceURI file://%s/out/printed.ps
+DeviceURI %s
 State Idle
 Accepting Yes
 Shared No
 </DefaultPrinter>
-`, c.printer, dir))
+`, c.printer, device))
 	cmd := exec.Command("cupsd", "-f", "-c", c.conf, "-s", filepath.Join(dir, "cups-files.conf"))
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -133,7 +140,7 @@ func (c *cupsd) print(t *testing.T, title string, pages, copies int) string {
 }
 
 func TestRealCupsdPrintJob(t *testing.T) {
-	c := startCupsd(t)
+	c := startCupsd(t, false)
 	cfg := DefaultConfig()
 	cfg.PageLog, cfg.CupsdConf, cfg.PollInterval = c.pageLog, c.conf, 20*time.Millisecond
 	data := t.TempDir()

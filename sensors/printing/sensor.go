@@ -124,6 +124,9 @@ func (s *Sensor) pollOnce(t *logtail.Tailer, emit func(event.Event)) {
 	}
 	s.expire(time.Now(), emit)
 	if read {
+		if h := s.track.Health(); h.State == sensors.StateOK && h.Message != "" {
+			s.track.Set(sensors.StateOK, "page_log", "") // the page log exists now
+		}
 		st := savedState{Position: t.Position(), Recent: s.recent.Keys()}
 		if err := statefile.Save(s.state, st); err != nil {
 			s.track.Failed(err)
