@@ -94,10 +94,20 @@ func (chromiumReader) Visits(ctx context.Context, db *sql.DB, c *Cursor, limit i
 	} else if ok {
 		local = ` AND COALESCE(v.originator_cache_guid, '') = ''`
 	}
-	rows, err := db.QueryContext(ctx, `SELECT v.id, v.visit_time, v.transition, COALESCE(u.url, ''), COALESCE(u.title, '')
+	q := `SELECT v.id, v.visit_time, v.transition, COALESCE(u.url, ''), COALESCE(u.title, '')
 		FROM visits v JOIN urls u ON u.id = v.url
-		WHERE (v.id > ?1 OR v.visit_time > ?2)`+local+`
-		ORDER BY v.id LIMIT ?3`, c.VisitID, c.VisitTime, limit)
+		WHERE (v.id > ?1 OR v.visit_time > ?2)` + local + `
+		ORDER BY v.id LIMIT ?3`
+	return readVisits(ctx, db, q, c, limit, fn, func(v *visit, transition int64) {
+		v.When, v.Transition = FromChromeTime(v.Raw), chromiumTransition(transition)
+	})
+}
+
+// readVisits runs a visits query whose columns are id, raw time, transition
+// code, URL and title, advances the cursor and hands each visit, completed
+// by convert, to fn. It returns how many rows it read.
+func readVisits(ctx context.Context, db *sql.DB, q string, c *Cursor, limit int, fn func(visit), convert func(*visit, int64)) (int, error) {
+	rows, err := db.QueryContext(ctx, q, c.VisitID, c.VisitTime, limit)
 	if err != nil {
 		return 0, fmt.Errorf("query visits: %w", err)
 	}
@@ -111,7 +121,7 @@ func (chromiumReader) Visits(ctx context.Context, db *sql.DB, c *Cursor, limit i
 		}
 		n++
 		c.VisitID, c.VisitTime = max(c.VisitID, v.ID), max(c.VisitTime, v.Raw)
-		v.When, v.Transition = FromChromeTime(v.Raw), chromiumTransition(transition)
+		convert(&v, transition)
 		fn(v)
 	}
 	if err := rows.Err(); err != nil {
@@ -206,30 +216,13 @@ func (firefoxReader) Start(ctx context.Context, db *sql.DB, since time.Time) (Cu
 }
 
 func (firefoxReader) Visits(ctx context.Context, db *sql.DB, c *Cursor, limit int, fn func(visit)) (int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT v.id, COALESCE(v.visit_date, 0), COALESCE(v.visit_type, 0), COALESCE(p.url, ''), COALESCE(p.title, '')
+	q := `SELECT v.id, COALESCE(v.visit_date, 0), COALESCE(v.visit_type, 0), COALESCE(p.url, ''), COALESCE(p.title, '')
 		FROM moz_historyvisits v JOIN moz_places p ON p.id = v.place_id
 		WHERE v.id > ?1 OR v.visit_date > ?2
-		ORDER BY v.id LIMIT ?3`, c.VisitID, c.VisitTime, limit)
-	if err != nil {
-		return 0, fmt.Errorf("query visits: %w", err)
-	}
-	defer func() { _ = rows.Close() }()
-	n := 0
-	for rows.Next() {
-		var v visit
-		var typ int64
-		if err := rows.Scan(&v.ID, &v.Raw, &typ, &v.URL, &v.Title); err != nil {
-			return n, fmt.Errorf("read visit: %w", err)
-		}
-		n++
-		c.VisitID, c.VisitTime = max(c.VisitID, v.ID), max(c.VisitTime, v.Raw)
+		ORDER BY v.id LIMIT ?3`
+	return readVisits(ctx, db, q, c, limit, fn, func(v *visit, typ int64) {
 		v.When, v.Transition = FromFirefoxTime(v.Raw), firefoxTransitions[typ]
-		fn(v)
-	}
-	if err := rows.Err(); err != nil {
-		return n, fmt.Errorf("read visits: %w", err)
-	}
-	return n, nil
+	})
 }
 
 func (firefoxReader) Downloads(ctx context.Context, db *sql.DB, c *Cursor, limit int, fn func(download)) (int, error) {
