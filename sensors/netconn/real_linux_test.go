@@ -162,7 +162,7 @@ func TestUploadNamedByCapturedDNS(t *testing.T) {
 	col := runSensor(t, s)
 	h := s.Health()
 	require.Equal(t, sensors.StateOK, h.State, h.Message)
-	require.Equal(t, "proc+af_packet+sock_diag", h.Mode)
+	require.Equal(t, "sock_diag+af_packet", h.Mode)
 
 	// The answer is seen on the wire, whoever asked.
 	require.Equal(t, target, query(t, dns, "upload.dropbox.com"))
@@ -241,7 +241,7 @@ func TestCurlUploadNamedByHostsMap(t *testing.T) {
 	cfg.Hosts = map[string]string{target.String(): "paste.ee"}
 	s := New(cfg, sensors.Env{})
 	col := runSensor(t, s)
-	require.Equal(t, "proc+sock_diag", s.Health().Mode)
+	require.Equal(t, "sock_diag", s.Health().Mode)
 
 	body := filepath.Join(t.TempDir(), "dump.sql")
 	const size = 1536 << 10

@@ -91,7 +91,15 @@ func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
 	defer cancel()
 
 	var problems []string
-	mode := []string{"proc"}
+	var mode []string
+	d, err := openDiag()
+	if err != nil {
+		mode = append(mode, "proc")
+		problems = append(problems, "bytes sent not measured ("+err.Error()+")")
+	} else {
+		mode = append(mode, "sock_diag")
+		defer d.close()
+	}
 	capturing := false
 	if s.cfg.DNSCapture {
 		c, err := openCapture()
@@ -112,13 +120,6 @@ func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
 	if !capturing && s.cfg.DNSFallback == FallbackResolveList {
 		mode = append(mode, "resolve-list")
 		wg.Go(func() { s.resolveList(ctx) })
-	}
-	d, err := openDiag()
-	if err != nil {
-		problems = append(problems, "bytes sent not measured ("+err.Error()+")")
-	} else {
-		mode = append(mode, "sock_diag")
-		defer d.close()
 	}
 	state, msg := sensors.StateOK, ""
 	if len(problems) > 0 {
@@ -199,28 +200,49 @@ func (s *Sensor) nameOf(a netip.Addr) string {
 	return n
 }
 
-// poll reads the socket tables once.
+// poll reads the socket tables once: a sock_diag dump (sockets and their
+// byte counters), or /proc/net/tcp{,6} when sock_diag is not available.
 func (s *Sensor) poll(now time.Time, epoch uint64, d *diag, emit func(event.Event)) error {
 	var socks []Socket
 	listening := map[uint16]bool{}
-	var errs []error
-	for _, f := range []string{"net/tcp", "net/tcp6"} {
-		data, err := os.ReadFile(filepath.Join(s.procRoot, f))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("read %s: %w", f, err))
-			continue
-		}
-		if err := ParseProcNetTCP(data, func(so Socket) {
-			switch so.State {
-			case StateListen:
-				listening[so.Local.Port()] = true
-			case StateEstablished:
-				if so.Inode != 0 {
-					socks = append(socks, so)
-				}
+	var counters map[uint64]tcpCounters
+	add := func(so Socket) {
+		switch so.State {
+		case StateListen:
+			listening[so.Local.Port()] = true
+		case StateEstablished:
+			if so.Inode != 0 {
+				socks = append(socks, so)
 			}
-		}); err != nil {
-			errs = append(errs, fmt.Errorf("parse %s: %w", f, err))
+		}
+	}
+	var errs []error
+	if d != nil {
+		counters = map[uint64]tcpCounters{}
+		err := d.dump(func(so Socket, c tcpCounters) {
+			add(so)
+			if so.State == StateEstablished {
+				counters[so.Inode] = c
+			}
+		})
+		if err != nil {
+			// Fall back to the text tables for this poll.
+			errs = append(errs, err)
+			socks, counters = nil, nil
+			clear(listening)
+			d = nil
+		}
+	}
+	if d == nil {
+		for _, f := range []string{"net/tcp", "net/tcp6"} {
+			data, err := os.ReadFile(filepath.Join(s.procRoot, f))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("read %s: %w", f, err))
+				continue
+			}
+			if err := ParseProcNetTCP(data, add); err != nil {
+				errs = append(errs, fmt.Errorf("parse %s: %w", f, err))
+			}
 		}
 	}
 	fresh := map[uint64]bool{}
@@ -249,13 +271,6 @@ func (s *Sensor) poll(now time.Time, epoch uint64, d *diag, emit func(event.Even
 		}
 	}
 	s.primed = true
-	var counters map[uint64]tcpCounters
-	if d != nil {
-		var err error
-		if counters, err = d.dump(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	for inode, c := range s.conns {
 		closed := c.seenEpoch != epoch
 		if tc, ok := counters[inode]; ok && !closed {
