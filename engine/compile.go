@@ -44,6 +44,7 @@ type condition struct {
 	src     string
 	ast     *cel.Ast
 	fast    boolFn
+	guard   boolFn // when fast is nil: false means the condition is false
 	prg     cel.Program
 	estCost uint64
 }
@@ -417,6 +418,9 @@ func (c *compiler) condition(r *policies.Rule, key, src string) (*condition, *ce
 	if !c.o.noFastPath {
 		cond.fast, _ = compileFast(ast, c.p.env, "")
 		cond.ast = ast
+		if cond.fast == nil {
+			cond.guard, _ = compileGuard(ast, c.p.env)
+		}
 	}
 	return cond, ast
 }

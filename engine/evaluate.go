@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/cel-go/common/types"
+	"github.com/open-policy-agent/opa/v1/ast"
 
 	"github.com/vigil-itm/vigil/engine/state"
 	"github.com/vigil-itm/vigil/event"
@@ -29,6 +30,9 @@ func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
 func (c *condition) eval(ec *evalCtx, act *activation) (bool, error) {
 	if c.fast != nil {
 		return c.fast(ec), nil
+	}
+	if c.guard != nil && !c.guard(ec) {
+		return false, nil
 	}
 	out, _, err := c.prg.ContextEval(ec.ctx, act)
 	if err != nil {
@@ -310,6 +314,19 @@ func (p *Program) ruleError(cr *compiledRule, err error) {
 	}
 }
 
+// regoInputAST builds the Rego input as an ast.Value, directly from JSON;
+// where that fails (it should not), it converts the map regoInput builds.
+func (p *Program) regoInputAST(e *event.Event, findings []Finding) ast.Value {
+	if v, err := p.regoInputValue(e, findings); err == nil {
+		return v
+	}
+	v, err := ast.InterfaceToValue(p.regoInput(e, findings))
+	if err != nil {
+		return ast.NewObject()
+	}
+	return v
+}
+
 // regoInput builds the Rego input: {event, user, findings, bundle}.
 func (p *Program) regoInput(e *event.Event, findings []Finding) map[string]any {
 	ev := toMap(e)
@@ -348,7 +365,7 @@ func toMap(v any) map[string]any {
 func (p *Program) decide(ctx context.Context, d *Decision, e *event.Event) {
 	if p.decision != nil {
 		t := time.Now()
-		res, err := p.decision.eval(ctx, p.regoInput(e, d.Findings))
+		res, err := p.decision.eval(ctx, p.regoInputAST(e, d.Findings))
 		if p.metrics != nil {
 			p.metrics.regoTime.Observe(time.Since(t).Seconds())
 		}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -36,10 +35,12 @@ type (
 	dblFn  func(*evalCtx) float64
 	tsFn   func(*evalCtx) time.Time
 	// listFn returns a list of strings; set is non-nil for constant lists,
-	// for hash membership.
+	// for hash membership, and constant holds their items, for
+	// preparing them once.
 	listFn struct {
-		get func(*evalCtx) []string
-		set map[string]struct{}
+		get      func(*evalCtx) []string
+		set      map[string]struct{}
+		constant []string
 	}
 )
 
@@ -61,6 +62,44 @@ func compileFast(ast *cel.Ast, env *celEnv, indexedAction string) (boolFn, bool)
 	}
 	fc := &fastCompiler{ast: ast.NativeRep(), env: env, action: indexedAction}
 	return fc.boolean(fc.ast.Expr())
+}
+
+// compileGuard returns, for a condition the fast path refuses, a closure
+// over the top-level conjuncts it can translate: when the closure is false
+// the condition is false, and the interpreter need not run. In CEL a false
+// conjunct makes a conjunction false whatever the others evaluate to (even
+// an error), so the guard never changes an answer; when it is true, the
+// interpreter evaluates the whole condition as before.
+func compileGuard(ast *cel.Ast, env *celEnv) (boolFn, bool) {
+	if !ast.IsChecked() || !ast.OutputType().IsExactType(cel.BoolType) {
+		return nil, false
+	}
+	fc := &fastCompiler{ast: ast.NativeRep(), env: env}
+	var fns []boolFn
+	var walk func(e celast.Expr)
+	walk = func(e celast.Expr) {
+		if e.Kind() == celast.CallKind && e.AsCall().FunctionName() == "_&&_" {
+			for _, a := range e.AsCall().Args() {
+				walk(a)
+			}
+			return
+		}
+		if f, ok := fc.boolean(e); ok {
+			fns = append(fns, f)
+		}
+	}
+	walk(fc.ast.Expr())
+	if len(fns) == 0 {
+		return nil, false
+	}
+	return func(c *evalCtx) bool {
+		for _, f := range fns {
+			if !f(c) {
+				return false
+			}
+		}
+		return true
+	}, true
 }
 
 // knownTrue reports whether e is event.action == the indexed action.
@@ -238,7 +277,7 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 		if !ok || !isStr {
 			return nil, false
 		}
-		re, err := regexp.Compile(string(pat))
+		re, err := compileMatch(string(pat))
 		if err != nil {
 			return nil, false
 		}
@@ -252,6 +291,17 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 			b, ok2 := fc.list(args[1])
 			if !ok1 || !ok2 {
 				return nil, false
+			}
+			if b.constant != nil {
+				ds := newDomainSet(b.constant)
+				return func(c *evalCtx) bool {
+					for _, s := range a.get(c) {
+						if ds.contains(s) {
+							return true
+						}
+					}
+					return false
+				}, true
 			}
 			return func(c *evalCtx) bool {
 				l := b.get(c)
@@ -277,7 +327,7 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 			if args[1].Kind() == celast.LiteralKind {
 				lit, _ := args[1].AsLiteral().(types.String)
 				v := []string{string(lit)}
-				l = listFn{get: func(*evalCtx) []string { return v }}
+				l = listFn{get: func(*evalCtx) []string { return v }, constant: v}
 			}
 		} else {
 			l, ok = fc.list(args[1])
@@ -287,6 +337,21 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 		}
 		switch call.FunctionName() {
 		case "glob":
+			if l.constant != nil {
+				globs := make([]compiledGlob, len(l.constant))
+				for i, p := range l.constant {
+					globs[i] = compileGlob(p)
+				}
+				return func(c *evalCtx) bool {
+					v := a(c)
+					for i := range globs {
+						if globs[i].match(v) {
+							return true
+						}
+					}
+					return false
+				}, true
+			}
 			return func(c *evalCtx) bool {
 				v := a(c)
 				for _, p := range l.get(c) {
@@ -297,6 +362,10 @@ func (fc *fastCompiler) boolCall(e celast.Expr) (boolFn, bool) {
 				return false
 			}, true
 		case "domain_in":
+			if l.constant != nil {
+				ds := newDomainSet(l.constant)
+				return func(c *evalCtx) bool { return ds.contains(a(c)) }, true
+			}
 			return func(c *evalCtx) bool { return domainIn(a(c), l.get(c)) }, true
 		}
 		return func(c *evalCtx) bool { return cidrMatch(a(c), l.get(c)) }, true
@@ -576,7 +645,7 @@ func (fc *fastCompiler) list(e celast.Expr) (listFn, bool) {
 		for _, it := range items {
 			set[it] = struct{}{}
 		}
-		return listFn{get: func(*evalCtx) []string { return items }, set: set}, true
+		return listFn{get: func(*evalCtx) []string { return items }, set: set, constant: items}, true
 	case celast.IdentKind, celast.SelectKind:
 		name, ok := fc.varName(e)
 		if !ok {
@@ -592,7 +661,7 @@ func (fc *fastCompiler) list(e celast.Expr) (listFn, bool) {
 				return listFn{}, false
 			}
 			set := ss.set
-			return listFn{get: func(*evalCtx) []string { return items }, set: set}, true
+			return listFn{get: func(*evalCtx) []string { return items }, set: set, constant: items}, true
 		}
 	}
 	return listFn{}, false

@@ -208,6 +208,13 @@ func FuzzCondition(f *testing.F) {
 					t.Fatalf("event %d: fast path %v, interpreter %v\nevent: %s", i, got, want, eventString(e))
 				}
 			}
+			if cond.guard != nil && !cond.guard(&evalCtx{e: e, tz: tz}) {
+				// The guard may skip the interpreter only where it answers
+				// false without an error.
+				if ierr != nil || out != types.False {
+					t.Fatalf("event %d: guard false, interpreter %v, %v\nevent: %s", i, out, ierr, eventString(e))
+				}
+			}
 			if _, err := p.Evaluate(ctx, e); err != nil {
 				t.Fatalf("event %d: evaluate: %v", i, err)
 			}

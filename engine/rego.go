@@ -49,7 +49,7 @@ func compileDecision(b *policies.Bundle) (*regoDecision, policies.Diagnostics) {
 	}
 	opts := []func(*rego.Rego){
 		rego.Query(DecisionQuery),
-		rego.Store(inmem.NewFromObject(dataOrEmpty(b.Data))),
+		rego.Store(inmem.NewFromObjectWithOpts(dataOrEmpty(b.Data), inmem.OptReturnASTValuesOnRead(true))),
 		rego.StrictBuiltinErrors(true),
 	}
 	for _, m := range mods {
@@ -88,12 +88,8 @@ func regoProblems(err error, fallback string) policies.Diagnostics {
 }
 
 // eval runs the decision policy and reads its result.
-func (d *regoDecision) eval(ctx context.Context, input map[string]any) (regoResult, error) {
-	v, err := ast.InterfaceToValue(input)
-	if err != nil {
-		return regoResult{}, fmt.Errorf("convert input: %w", err)
-	}
-	rs, err := d.query.Eval(ctx, rego.EvalParsedInput(v))
+func (d *regoDecision) eval(ctx context.Context, input ast.Value) (regoResult, error) {
+	rs, err := d.query.Eval(ctx, rego.EvalParsedInput(input))
 	if err != nil {
 		return regoResult{}, fmt.Errorf("evaluate %s: %w", DecisionQuery, err)
 	}
