@@ -8,9 +8,41 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
+
+// serverLog is what an Xvfb wrote to its standard error.
+type serverLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *serverLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *serverLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// logs holds the *serverLog of each running Xvfb by display name.
+var logs sync.Map
+
+// Log returns what the Xvfb of display (as Start returned it) has written
+// to its standard error so far, such as "EQ overflowing" when it discarded
+// input events: tests name it when they fail.
+func Log(display string) string {
+	if l, ok := logs.Load(display); ok {
+		return l.(*serverLog).String() //nolint:errcheck // only *serverLog values are stored
+	}
+	return ""
+}
 
 // Required reports whether tests must fail, rather than skip, when a real
 // component they need is missing. scripts/test sets VIGIL_TEST_REAL=1 after
@@ -42,8 +74,8 @@ func Start(t testing.TB, width, height int) string {
 	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", width, height),
 		"-nolisten", "tcp", "-noreset", "+extension", "RECORD", "+extension", "XFIXES", "+extension", "MIT-SHM")
 	cmd.ExtraFiles = []*os.File{w}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := &serverLog{}
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start Xvfb: %v", err)
 	}
@@ -68,6 +100,8 @@ func Start(t testing.TB, width, height int) string {
 		}
 		display := ":" + strings.TrimSpace(n)
 		t.Setenv("DISPLAY", display)
+		logs.Store(display, stderr)
+		t.Cleanup(func() { logs.Delete(display) })
 		return display
 	case <-time.After(20 * time.Second):
 		t.Fatalf("Xvfb did not start within 20s: %s", stderr.String())

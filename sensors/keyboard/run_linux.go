@@ -18,6 +18,10 @@ import (
 
 var factory = sensors.NewFactory(ParseConfig, New)
 
+// recordQueue is how many RECORD replies may wait between the reader and
+// the key processing: about 20 seconds of the fastest XTEST typing.
+const recordQueue = 4096
+
 // batch is the key input of one RECORD reply, the news that recording
 // started, or the error that ended the stream.
 type batch struct {
@@ -81,7 +85,11 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 
 	var wg sync.WaitGroup
 	done := make(chan struct{})
-	batches := make(chan batch, 64)
+	// The reader must never wait for the key processing: when the stream
+	// connection's socket fills because its client lags, the X server
+	// buffers the stream and, in that state, can drop whole RECORD replies
+	// (see docs/sensors-x11.md). A deep queue keeps the reader reading.
+	batches := make(chan batch, recordQueue)
 	wg.Go(func() { readRecord(raw, batches, done) })
 	xevents := c.Events(64)
 	defer func() {

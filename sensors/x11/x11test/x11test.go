@@ -156,3 +156,64 @@ func Run(t testing.TB, name string, args ...string) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	require.NoError(t, err, "%s %v: %s", name, args, out)
 }
+
+// Received collects the key presses the X server delivered to one window:
+// what an application in that window would have seen, the ground truth a
+// keyboard sensor's record is compared with.
+type Received struct {
+	mu    sync.Mutex
+	codes []xproto.Keycode
+	d     *Desktop
+}
+
+// Receive selects key presses on w over a connection of its own and
+// collects them until the test ends.
+func (d *Desktop) Receive(w xproto.Window) *Received {
+	d.t.Helper()
+	x, err := xgb.NewConn()
+	require.NoError(d.t, err)
+	require.NoError(d.t, xproto.ChangeWindowAttributesChecked(x, w, xproto.CwEventMask, []uint32{xproto.EventMaskKeyPress}).Check())
+	r := &Received{d: d}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			ev, err := x.WaitForEvent()
+			if ev == nil && err == nil {
+				return // connection closed
+			}
+			if kp, ok := ev.(xproto.KeyPressEvent); ok {
+				r.mu.Lock()
+				r.codes = append(r.codes, kp.Detail)
+				r.mu.Unlock()
+			}
+		}
+	})
+	d.t.Cleanup(func() {
+		x.Close()
+		wg.Wait()
+	})
+	return r
+}
+
+// Text returns the received presses as text, for keys whose unshifted
+// symbol is printable ASCII (digits, lower-case letters, space,
+// punctuation); others show as "?".
+func (r *Received) Text() string {
+	r.d.t.Helper()
+	setup := xproto.Setup(r.d.X)
+	n := byte(int(setup.MaxKeycode) - int(setup.MinKeycode) + 1)
+	km, err := xproto.GetKeyboardMapping(r.d.X, setup.MinKeycode, n).Reply()
+	require.NoError(r.d.t, err)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var b strings.Builder
+	for _, c := range r.codes {
+		i := (int(c) - int(setup.MinKeycode)) * int(km.KeysymsPerKeycode)
+		if i >= 0 && i < len(km.Keysyms) && km.Keysyms[i] >= 0x20 && km.Keysyms[i] < 0x7f {
+			b.WriteByte(byte(km.Keysyms[i]))
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	return b.String()
+}
