@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/maphash"
 	"image"
@@ -16,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/vigil-itm/vigil/evidence/screen"
 )
 
 // Frame is one distinct screen image in the buffers. A frame that did not
@@ -144,6 +147,11 @@ type Buffers struct {
 	apps   map[string]bool
 	now    func() time.Time
 	seed   maphash.Seed
+
+	// encMu guards scratch, the memory changed stripes are converted and
+	// encoded in.
+	encMu   sync.Mutex
+	scratch stripeScratch
 
 	mu       sync.Mutex
 	frames   ring[*Frame]
@@ -375,34 +383,49 @@ var ansiPattern = regexp.MustCompile(`\x1b(?:\[[0-9;?]*[\x20-\x2f]*[\x40-\x7e]|\
 
 func stripANSI(s string) string { return ansiPattern.ReplaceAllString(s, "") }
 
-// RecordFrame adds a screen image seen at t. An image identical to the
-// previous frame only extends that frame; a new one is scaled to the
-// configured width and JPEG-encoded, stripe by stripe, re-using the
-// stripes of the previous frame that did not change. While a blocked
-// application has focus a blank frame is stored instead. It returns the
-// frame that now covers t.
+// RecordFrame adds a screen image seen at t; see RecordPixels. The image
+// is not kept.
 func (b *Buffers) RecordFrame(t time.Time, img image.Image) (*Frame, error) {
 	if !b.cfg.Enabled || !b.cfg.Screen.Enabled {
 		return nil, nil
 	}
+	return b.RecordPixels(t, screen.FromRGBA(toRGBA(img)))
+}
+
+// RecordPixels adds the screen a grabber captured at t, reading the pixels
+// where they are (they may be the grabber's shared memory) and keeping
+// none of them: each stripe of 16 rows is hashed in the grabber's layout,
+// and only the stripes whose hash differs from the previous frame's are
+// converted, scaled to the configured width and JPEG-encoded; the others
+// are shared with the previous frame. An image identical to the previous
+// frame only extends that frame. While a blocked application has focus a
+// blank frame is stored instead. It returns the frame that now covers t.
+// The pixels must not change during the call.
+func (b *Buffers) RecordPixels(t time.Time, p screen.Pixels) (*Frame, error) {
+	if !b.cfg.Enabled || !b.cfg.Screen.Enabled {
+		return nil, nil
+	}
+	if err := p.Check(); err != nil {
+		return nil, fmt.Errorf("record screen frame: %w", err)
+	}
+	if p.Width == 0 || p.Height == 0 {
+		return nil, errors.New("record screen frame: empty image")
+	}
 	blank := b.FocusBlocked()
 	var (
-		src    *image.RGBA
 		hashes []uint64
 		h      uint64
 		w, hgt int
 	)
 	if !blank {
-		src = toRGBA(img)
-		sb := src.Bounds()
-		w, hgt = scaledSize(sb.Size(), b.cfg.Screen.MaxWidth)
+		w, hgt = scaledSize(image.Pt(p.Width, p.Height), b.cfg.Screen.MaxWidth)
 		hashes = make([]uint64, (hgt+stripeRows-1)/stripeRows)
 		all := maphash.Hash{}
 		all.SetSeed(b.seed)
 		var v [8]byte
 		for k := range hashes {
-			y0, y1 := stripeSources(k, sb.Dy(), hgt)
-			hashes[k] = hashRows(b.seed, src, y0, y1, image.Pt(w, hgt))
+			y0, y1 := stripeSources(k, p.Height, hgt)
+			hashes[k] = hashRows(b.seed, p, y0, y1, image.Pt(w, hgt))
 			binary.LittleEndian.PutUint64(v[:], hashes[k])
 			_, _ = all.Write(v[:])
 		}
@@ -425,7 +448,7 @@ func (b *Buffers) RecordFrame(t time.Time, img image.Image) (*Frame, error) {
 
 	f := &Frame{Time: t, Until: t, Blanked: blank, pixHash: h}
 	if blank {
-		data, size, err := b.blankJPEG(img.Bounds().Size())
+		data, size, err := b.blankJPEG(image.Pt(p.Width, p.Height))
 		if err != nil {
 			return nil, err
 		}
@@ -433,7 +456,7 @@ func (b *Buffers) RecordFrame(t time.Time, img image.Image) (*Frame, error) {
 		f.SHA256 = sha256.Sum256(data)
 		f.owned = int64(len(data))
 	} else {
-		if err := b.encodeStripes(f, src, w, hgt, hashes, prev); err != nil {
+		if err := b.encodeStripes(f, p, w, hgt, hashes, prev); err != nil {
 			return nil, err
 		}
 	}
@@ -448,8 +471,9 @@ func (b *Buffers) RecordFrame(t time.Time, img image.Image) (*Frame, error) {
 }
 
 // encodeStripes fills in f's image from src scaled to w x h: the stripes
-// whose source pixels hash as in prev are prev's, the others are encoded.
-func (b *Buffers) encodeStripes(f *Frame, src *image.RGBA, w, h int, hashes []uint64, prev *Frame) error {
+// whose source pixels hash as in prev are prev's, the others are
+// converted and encoded in the buffers' scratch memory.
+func (b *Buffers) encodeStripes(f *Frame, src screen.Pixels, w, h int, hashes []uint64, prev *Frame) error {
 	quality := b.cfg.Screen.Quality
 	if prev != nil && (prev.Blanked || prev.Width != w || prev.Height != h) {
 		prev = nil
@@ -459,12 +483,14 @@ func (b *Buffers) encodeStripes(f *Frame, src *image.RGBA, w, h int, hashes []ui
 	if prev != nil {
 		f.header = prev.header
 	}
+	b.encMu.Lock()
+	defer b.encMu.Unlock()
 	for k, hash := range hashes {
 		if prev != nil && prev.stripes[k].hash == hash {
 			f.stripes[k] = prev.stripes[k]
 			continue
 		}
-		head, sos, seg, err := encodeStripe(stripeImage(src, k, w, h), quality)
+		head, sos, seg, err := encodeStripe(&b.scratch.out, stripeImage(src, k, w, h, &b.scratch), quality)
 		if err != nil {
 			return fmt.Errorf("encode %dx%d frame: %w", w, h, err)
 		}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+
+	"github.com/vigil-itm/vigil/evidence/screen"
 )
 
 // scaledSize returns the size of an image of size s scaled down to at most
@@ -38,29 +40,30 @@ func encodeFrame(img image.Image, maxWidth, quality int) ([]byte, image.Point, e
 // scaleDown resizes img to w x h by averaging the source pixels that fall
 // into each destination pixel (a box filter), which keeps text legible.
 func scaleDown(img image.Image, w, h int) *image.RGBA {
-	return scaleRows(toRGBA(img), w, h, 0, h)
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	scaleRows(dst, screen.FromRGBA(toRGBA(img)), w, h, 0, h)
+	return dst
 }
 
-// scaleRows returns rows d0 to d1 of src scaled to w x h with the box
-// filter of scaleDown, as an image of w x (d1-d0).
-func scaleRows(src *image.RGBA, w, h, d0, d1 int) *image.RGBA {
-	dst := image.NewRGBA(image.Rect(0, 0, w, d1-d0))
-	sb := src.Bounds()
-	sw, sh := sb.Dx(), sb.Dy()
+// scaleRows writes rows d0 to d1 of src scaled to w x h with the box
+// filter of scaleDown into dst, an opaque RGBA image of w x (d1-d0). Only
+// the source rows those rows are made from are read.
+func scaleRows(dst *image.RGBA, src screen.Pixels, w, h, d0, d1 int) {
+	sw, sh := src.Width, src.Height
+	ri, gi, bi := src.RGBAOffsets()
 	for dy := d0; dy < d1; dy++ {
-		y0 := sb.Min.Y + dy*sh/h
-		y1 := max(sb.Min.Y+(dy+1)*sh/h, y0+1)
+		y0 := dy * sh / h
+		y1 := max((dy+1)*sh/h, y0+1)
 		for dx := range w {
-			x0 := sb.Min.X + dx*sw/w
-			x1 := max(sb.Min.X+(dx+1)*sw/w, x0+1)
+			x0 := dx * sw / w
+			x1 := max((dx+1)*sw/w, x0+1)
 			var r, g, b, n uint32
 			for y := y0; y < y1; y++ {
-				off := src.PixOffset(x0, y)
-				for x := x0; x < x1; x++ {
-					r += uint32(src.Pix[off])
-					g += uint32(src.Pix[off+1])
-					b += uint32(src.Pix[off+2])
-					off += 4
+				row := src.Row(y)
+				for off := x0 * 4; off < x1*4; off += 4 {
+					r += uint32(row[off+ri])
+					g += uint32(row[off+gi])
+					b += uint32(row[off+bi])
 					n++
 				}
 			}
@@ -71,5 +74,4 @@ func scaleRows(src *image.RGBA, w, h, d0, d1 int) *image.RGBA {
 			dst.Pix[o+3] = 255
 		}
 	}
-	return dst
 }

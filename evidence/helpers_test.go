@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/vigil-itm/vigil/evidence/screen"
 	"github.com/vigil-itm/vigil/policies"
 )
 
@@ -55,11 +56,11 @@ type seqGrabber struct {
 	next func(n int) *image.RGBA
 }
 
-func (g *seqGrabber) Grab() (*image.RGBA, error) {
+func (g *seqGrabber) Grab() (screen.Pixels, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.n++
-	return g.next(g.n), nil
+	return screen.FromRGBA(g.next(g.n)), nil
 }
 
 func (*seqGrabber) Name() string { return "test" }

@@ -93,12 +93,12 @@ func BenchmarkCaptureFrame(b *testing.B) {
 						x.paint(b, d.img, r)
 					}
 					c0 := procstat.Take().CPU
-					img, err := g.Grab()
+					px, err := g.Grab()
 					if err != nil {
 						b.Fatal(err)
 					}
 					c1 := procstat.Take().CPU
-					if _, err := buf.RecordFrame(time.Now(), img); err != nil {
+					if _, err := buf.RecordPixels(time.Now(), px); err != nil {
 						b.Fatal(err)
 					}
 					c2 := procstat.Take().CPU

@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vigil-itm/vigil/evidence/screen"
 	"github.com/vigil-itm/vigil/policies"
 )
 
@@ -25,10 +26,13 @@ import (
 var ErrPackageExists = errors.New("evidence package already exists")
 
 // Grabber takes screenshots of the whole desktop (every monitor). The
-// recorder calls it from one goroutine at a time.
+// recorder calls it from one goroutine at a time and is done with the
+// pixels it returned before it calls Grab again. screen.Grabber is one; a
+// source of *image.RGBA returns screen.FromRGBA(img).
 type Grabber interface {
-	// Grab returns the current screen image.
-	Grab() (*image.RGBA, error)
+	// Grab returns the current screen, valid until the next Grab or
+	// Close; it may be the grabber's own buffer.
+	Grab() (screen.Pixels, error)
 	// Name says which mechanism the grabber uses, such as "x11-shm".
 	Name() string
 	// Close releases the grabber's resources.
@@ -125,29 +129,34 @@ func (r *Recorder) Run(ctx context.Context) error {
 }
 
 func (r *Recorder) recordFrame(t time.Time) {
-	img, err := r.grab()
+	// The grabber's pixels are valid until its next Grab: the lock is held
+	// until the buffers have read them, so that an alert's screenshot does
+	// not overwrite them meanwhile.
+	r.grabMu.Lock()
+	p, err := r.grabLocked()
 	if err == nil {
-		_, err = r.buf.RecordFrame(t, img)
+		_, err = r.buf.RecordPixels(t, p)
 	}
 	if err != nil {
-		r.grabMu.Lock()
 		r.grabErrors++
-		n := r.grabErrors
-		r.grabMu.Unlock()
-		if n == 1 || n%60 == 0 {
-			r.logger.Warn("screen frame failed", "err", err, "failures", n)
-		}
+	}
+	n := r.grabErrors
+	r.grabMu.Unlock()
+	if err != nil && (n == 1 || n%60 == 0) {
+		r.logger.Warn("screen frame failed", "err", err, "failures", n)
 	}
 }
 
-func (r *Recorder) grab() (*image.RGBA, error) {
-	r.grabMu.Lock()
-	defer r.grabMu.Unlock()
-	img, err := r.grabber.Grab()
+// grabLocked grabs the screen; r.grabMu is held.
+func (r *Recorder) grabLocked() (screen.Pixels, error) {
+	p, err := r.grabber.Grab()
 	if err != nil {
-		return nil, fmt.Errorf("grab screen with %s: %w", r.grabber.Name(), err)
+		return screen.Pixels{}, fmt.Errorf("grab screen with %s: %w", r.grabber.Name(), err)
 	}
-	return img, nil
+	if err := p.Check(); err != nil {
+		return screen.Pixels{}, fmt.Errorf("grab screen with %s: %w", r.grabber.Name(), err)
+	}
+	return p, nil
 }
 
 // Request asks for an evidence package for one alert.
@@ -342,7 +351,13 @@ func (r *Recorder) screenshot() ([]byte, error) {
 	if r.grabber == nil {
 		return nil, errors.New("no screen capture on this endpoint")
 	}
-	img, err := r.grab()
+	r.grabMu.Lock()
+	p, err := r.grabLocked()
+	var img *image.RGBA
+	if err == nil {
+		img = p.RGBA() // a copy: the grabber's pixels are reused by the next grab
+	}
+	r.grabMu.Unlock()
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"io"
+
+	"github.com/vigil-itm/vigil/evidence/screen"
 )
 
 // Frames are kept in memory as horizontal stripes, one JPEG MCU row (16
@@ -46,12 +48,13 @@ type jpegHeader []byte
 // recognise, which would be a change of the standard library.
 var errStripeFormat = errors.New("unexpected JPEG layout from image/jpeg")
 
-// encodeStripe encodes img (at most stripeRows high) as a JPEG and returns
-// its parts: head is everything before the SOS segment, sos the SOS
-// segment, and seg the entropy-coded data.
-func encodeStripe(img image.Image, quality int) (head, sos, seg []byte, err error) {
-	var buf bytes.Buffer
-	if err := jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality}); err != nil {
+// encodeStripe encodes img (at most stripeRows high) as a JPEG into buf
+// and returns its parts: head is everything before the SOS segment and sos
+// the SOS segment (both pointing into buf, valid until its next use), and
+// seg the entropy-coded data (a copy).
+func encodeStripe(buf *flushBuffer, img image.Image, quality int) (head, sos, seg []byte, err error) {
+	buf.Reset()
+	if err := jpeg.Encode(buf, img, &jpeg.Options{Quality: quality}); err != nil {
 		return nil, nil, nil, fmt.Errorf("encode %v stripe: %w", img.Bounds().Size(), err)
 	}
 	data := buf.Bytes()
@@ -152,44 +155,75 @@ func stripeSources(k, sh, h int) (y0, y1 int) {
 	return y0, min(y1, sh)
 }
 
-// hashRows hashes rows y0 to y1 (relative to the image's bounds) of img,
-// with the frame's encoded size so that a change of size changes every
-// hash. Rows that lie next to each other in memory (a whole-width image,
-// as grabbers return) are hashed in one call, which is several times faster
-// than feeding a maphash.Hash row by row.
-func hashRows(seed maphash.Seed, img *image.RGBA, y0, y1 int, size image.Point) uint64 {
-	r := img.Bounds()
-	var dims [16]byte
-	binary.LittleEndian.PutUint32(dims[0:], uint32(r.Dx()))
-	binary.LittleEndian.PutUint32(dims[4:], uint32(r.Dy()))
+// hashRows hashes rows y0 to y1 of the grabbed pixels where they are, in
+// the grabber's layout, with their size and format and the frame's
+// encoded size, so that a change of any of these changes every hash. Rows
+// that lie next to each other in memory (a whole-width image, as grabbers
+// return) are hashed in one call, which is several times faster than
+// feeding a maphash.Hash row by row.
+func hashRows(seed maphash.Seed, p screen.Pixels, y0, y1 int, size image.Point) uint64 {
+	var dims [24]byte
+	binary.LittleEndian.PutUint32(dims[0:], uint32(p.Width))
+	binary.LittleEndian.PutUint32(dims[4:], uint32(p.Height))
 	binary.LittleEndian.PutUint32(dims[8:], uint32(size.X))
 	binary.LittleEndian.PutUint32(dims[12:], uint32(size.Y))
-	rowLen := r.Dx() * 4
-	if img.Stride == rowLen {
-		a := img.PixOffset(r.Min.X, r.Min.Y+y0)
-		sum := maphash.Bytes(seed, img.Pix[a:a+(y1-y0)*rowLen])
-		binary.LittleEndian.PutUint64(dims[8:], sum^uint64(size.X)<<32^uint64(size.Y))
+	binary.LittleEndian.PutUint32(dims[16:], uint32(p.Format))
+	if rows := p.Rows(y0, y1); rows != nil {
+		binary.LittleEndian.PutUint64(dims[16:], maphash.Bytes(seed, rows)^uint64(p.Format))
 		return maphash.Bytes(seed, dims[:])
 	}
 	var h maphash.Hash
 	h.SetSeed(seed)
 	_, _ = h.Write(dims[:])
-	for y := r.Min.Y + y0; y < r.Min.Y+y1; y++ {
-		off := img.PixOffset(r.Min.X, y)
-		_, _ = h.Write(img.Pix[off : off+rowLen])
+	for y := y0; y < y1; y++ {
+		_, _ = h.Write(p.Row(y))
 	}
 	return h.Sum64()
 }
 
-// stripeImage returns the pixels of stripe k of a frame of size w x h made
-// from src: a view of src when it is not scaled, else the scaled rows.
-func stripeImage(src *image.RGBA, k, w, h int) image.Image {
-	d0, d1 := k*stripeRows, min((k+1)*stripeRows, h)
-	sb := src.Bounds()
-	if w == sb.Dx() && h == sb.Dy() {
-		return src.SubImage(image.Rect(sb.Min.X, sb.Min.Y+d0, sb.Max.X, sb.Min.Y+d1))
+// stripeScratch is the memory a frame's changed stripes are converted
+// and encoded in, kept from frame to frame so that recording a frame
+// allocates nothing in proportion to the screen.
+type stripeScratch struct {
+	pix []byte
+	out flushBuffer
+}
+
+// flushBuffer is a bytes.Buffer that image/jpeg writes to directly (it
+// wraps a writer without Flush in a new bufio.Writer on every call).
+type flushBuffer struct{ bytes.Buffer }
+
+// Flush does nothing: the bytes are in the buffer.
+func (*flushBuffer) Flush() error { return nil }
+
+// rgba returns a w x rows RGBA image backed by the scratch memory.
+func (s *stripeScratch) rgba(w, rows int) *image.RGBA {
+	n := w * 4 * rows
+	if cap(s.pix) < n {
+		s.pix = make([]byte, n)
 	}
-	return scaleRows(src, w, h, d0, d1)
+	return &image.RGBA{Pix: s.pix[:n], Stride: w * 4, Rect: image.Rect(0, 0, w, rows)}
+}
+
+// stripeImage returns the pixels of stripe k of a frame of size w x h made
+// from src as RGBA, the layout image/jpeg encodes fastest (its YCbCr path
+// was measured slower, conversion included): a view of src when it is
+// RGBA and not scaled, else the stripe's rows converted (and scaled) into
+// the scratch memory. Only the rows of that stripe are read.
+func stripeImage(src screen.Pixels, k, w, h int, s *stripeScratch) *image.RGBA {
+	d0, d1 := k*stripeRows, min((k+1)*stripeRows, h)
+	if w != src.Width || h != src.Height {
+		dst := s.rgba(w, d1-d0)
+		scaleRows(dst, src, w, h, d0, d1)
+		return dst
+	}
+	if src.Format == screen.FormatRGBA {
+		a := d0 * src.Stride
+		return &image.RGBA{Pix: src.Pix[a : a+(d1-d0-1)*src.Stride+w*4], Stride: src.Stride, Rect: image.Rect(0, 0, w, d1-d0)}
+	}
+	dst := s.rgba(w, d1-d0)
+	src.ConvertRows(dst.Pix, dst.Stride, d0, d1)
+	return dst
 }
 
 // sumStriped returns the SHA-256 of a striped frame's JPEG file.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigil-itm/vigil/evidence/screen"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 )
 
@@ -189,4 +190,91 @@ func TestBuffersScreenBoundCountsSharedStripesOnce(t *testing.T) {
 	b.mu.Unlock()
 	require.Equal(t, distinct+n*frameOverhead, st.ScreenBytes)
 	require.Greater(t, st.Frames, 30, "a clock-only change costs a few stripes, so most of the minute fits")
+}
+
+// bgrxPixels returns img's pixels as an X server's shared segment holds
+// them (blue, green, red, unused), rows pad bytes apart beyond the width.
+func bgrxPixels(img *image.RGBA, pad int) screen.Pixels {
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	stride := w*4 + pad
+	pix := make([]byte, stride*h)
+	for y := range h {
+		for x := range w {
+			s := img.PixOffset(img.Rect.Min.X+x, img.Rect.Min.Y+y)
+			d := y*stride + 4*x
+			pix[d], pix[d+1], pix[d+2], pix[d+3] = img.Pix[s+2], img.Pix[s+1], img.Pix[s], 0x5a
+		}
+	}
+	return screen.Pixels{Pix: pix, Stride: stride, Width: w, Height: h, Format: screen.FormatBGRX}
+}
+
+// TestRecordPixelsInGrabberLayout checks that a frame recorded from the
+// grabber's own pixels (BGRX, in place, rows padded or not) is the same
+// JPEG file, byte for byte, as the frame recorded from the RGBA image of
+// the same screen, whole or scaled, and that a change of one stripe in
+// the BGRX pixels re-encodes that stripe only.
+func TestRecordPixelsInGrabberLayout(t *testing.T) {
+	tests := []struct {
+		name     string
+		w, h     int
+		maxWidth int
+		pad      int
+	}{
+		{"packed", 320, 200, 0, 0},
+		{"padded rows", 333, 97, 0, 12},
+		{"scaled", 640, 480, 320, 0},
+		{"scaled, padded", 1000, 333, 777, 4},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Screen.MaxWidth = tc.maxWidth
+			fromRGBA, err := NewBuffers(cfg, nil)
+			require.NoError(t, err)
+			fromBGRX, err := NewBuffers(cfg, nil)
+			require.NoError(t, err)
+			img := noiseImage(tc.w, tc.h, 5)
+			t0 := time.Now()
+			want, err := fromRGBA.RecordFrame(t0, img)
+			require.NoError(t, err)
+			px := bgrxPixels(img, tc.pad)
+			got, err := fromBGRX.RecordPixels(t0, px)
+			require.NoError(t, err)
+			require.Equal(t, want.SHA256, got.SHA256)
+			require.Equal(t, want.JPEG(), got.JPEG())
+
+			// Change a pixel of stripe 2 (rows 32 to 47) where the grabber
+			// keeps it.
+			px.Pix[40*px.Stride+4] ^= 0xff // pixel 1, blue
+			img.Pix[img.PixOffset(1, 40)+2] ^= 0xff
+			want2, err := fromRGBA.RecordFrame(t0.Add(time.Second), img)
+			require.NoError(t, err)
+			got2, err := fromBGRX.RecordPixels(t0.Add(time.Second), px)
+			require.NoError(t, err)
+			require.NotSame(t, got, got2)
+			require.Equal(t, want2.SHA256, got2.SHA256)
+			changed := 0
+			for k := range got2.stripes {
+				if got2.stripes[k] != got.stripes[k] {
+					changed++
+				}
+			}
+			require.Equal(t, 1, changed, "only the stripe with the change is encoded again")
+
+			// The same pixels again only extend the frame.
+			got3, err := fromBGRX.RecordPixels(t0.Add(2*time.Second), px)
+			require.NoError(t, err)
+			require.Same(t, got2, got3)
+		})
+	}
+}
+
+func TestRecordPixelsRejectsInconsistentPixels(t *testing.T) {
+	b, err := NewBuffers(DefaultConfig(), nil)
+	require.NoError(t, err)
+	_, err = b.RecordPixels(time.Now(), screen.Pixels{Pix: make([]byte, 100), Stride: 40, Width: 10, Height: 10, Format: screen.FormatBGRX})
+	require.Error(t, err)
+	_, err = b.RecordPixels(time.Now(), screen.Pixels{Format: screen.FormatBGRX})
+	require.Error(t, err)
+	require.Zero(t, b.Stats().Frames)
 }

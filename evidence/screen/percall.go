@@ -22,11 +22,12 @@ func NewPerCall() (*PerCall, error) {
 	return &PerCall{}, nil
 }
 
-// Grab captures the union of every active display.
-func (*PerCall) Grab() (*image.RGBA, error) {
+// Grab captures the union of every active display into a new image,
+// which stays valid after the next Grab.
+func (*PerCall) Grab() (Pixels, error) {
 	n := screenshot.NumActiveDisplays()
 	if n == 0 {
-		return nil, errors.New("grab screen: no active display")
+		return Pixels{}, errors.New("grab screen: no active display")
 	}
 	var all image.Rectangle
 	for i := range n {
@@ -34,9 +35,9 @@ func (*PerCall) Grab() (*image.RGBA, error) {
 	}
 	img, err := screenshot.CaptureRect(all)
 	if err != nil {
-		return nil, fmt.Errorf("grab screen %v: %w", all, err)
+		return Pixels{}, fmt.Errorf("grab screen %v: %w", all, err)
 	}
-	return img, nil
+	return FromRGBA(img), nil
 }
 
 // Name returns "screenshot".

@@ -34,9 +34,11 @@ func showWindow(t testing.TB, x, y, w, h int, pixel uint32) func() {
 	}
 }
 
-func rgbAt(img *image.RGBA, x, y int) [3]byte {
-	o := img.PixOffset(x, y)
-	return [3]byte{img.Pix[o], img.Pix[o+1], img.Pix[o+2]}
+// rgbAt reads a pixel where the grabber put it, in its format.
+func rgbAt(p screen.Pixels, x, y int) [3]byte {
+	r, g, b := p.RGBAOffsets()
+	px := p.Row(y)[4*x:]
+	return [3]byte{px[r], px[g], px[b]}
 }
 
 func TestGrabbersSeeWindow(t *testing.T) {
@@ -45,13 +47,14 @@ func TestGrabbersSeeWindow(t *testing.T) {
 	}
 	xvfb.Start(t, 640, 480)
 	tests := []struct {
-		name string
-		open func() (screen.Grabber, error)
-		want string
+		name   string
+		open   func() (screen.Grabber, error)
+		want   string
+		format screen.Format
 	}{
-		{"x11", func() (screen.Grabber, error) { return screen.NewX11("") }, "x11-shm"},
-		{"screenshot", func() (screen.Grabber, error) { return screen.NewPerCall() }, "screenshot"},
-		{"auto", func() (screen.Grabber, error) { return screen.New("auto") }, "x11-shm"},
+		{"x11", func() (screen.Grabber, error) { return screen.NewX11("") }, "x11-shm", screen.FormatBGRX},
+		{"screenshot", func() (screen.Grabber, error) { return screen.NewPerCall() }, "screenshot", screen.FormatRGBA},
+		{"auto", func() (screen.Grabber, error) { return screen.New("auto") }, "x11-shm", screen.FormatBGRX},
 	}
 	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,7 +64,9 @@ func TestGrabbersSeeWindow(t *testing.T) {
 			require.Equal(t, tc.want, g.Name())
 			img, err := g.Grab()
 			require.NoError(t, err)
+			require.NoError(t, img.Check())
 			require.Equal(t, image.Rect(0, 0, 640, 480), img.Bounds())
+			require.Equal(t, tc.format, img.Format)
 			colour := [3]byte{byte(40 * (i + 1)), 200, 17}
 			remove := showWindow(t, 100, 50, 200, 100, uint32(colour[0])<<16|uint32(colour[1])<<8|uint32(colour[2]))
 			defer remove()
@@ -69,6 +74,13 @@ func TestGrabbersSeeWindow(t *testing.T) {
 				img, err := g.Grab()
 				return err == nil && rgbAt(img, 150, 80) == colour && rgbAt(img, 10, 10) != colour
 			}, 10e9, 20e6, "the window's colour appears in the grab")
+			// A copy as RGBA keeps the colour whatever the grabber's format.
+			img, err = g.Grab()
+			require.NoError(t, err)
+			rgba := img.RGBA()
+			o := rgba.PixOffset(150, 80)
+			require.Equal(t, colour[:], rgba.Pix[o:o+3])
+			require.Equal(t, byte(255), rgba.Pix[o+3])
 		})
 	}
 }

@@ -3,7 +3,6 @@ package screen
 import (
 	"errors"
 	"fmt"
-	"image"
 	"sync"
 
 	"github.com/jezek/xgb"
@@ -93,17 +92,20 @@ func (g *X11) detach() {
 	g.data = nil
 }
 
-// Grab captures the root window. When the screen size changed (a monitor
+// Grab captures the root window. With MIT-SHM the pixels returned are the
+// shared segment itself, which the X server has finished writing when the
+// reply arrives: no copy and no allocation per frame, and they are valid
+// until the next Grab or Close. When the screen size changed (a monitor
 // was added or removed) the segment is made anew.
-func (g *X11) Grab() (*image.RGBA, error) {
+func (g *X11) Grab() (Pixels, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.closed {
-		return nil, errors.New("x11 grab: grabber closed")
+		return Pixels{}, errors.New("x11 grab: grabber closed")
 	}
 	geo, err := xproto.GetGeometry(g.conn, xproto.Drawable(g.root)).Reply()
 	if err != nil {
-		return nil, fmt.Errorf("x11 grab: root geometry: %w", err)
+		return Pixels{}, fmt.Errorf("x11 grab: root geometry: %w", err)
 	}
 	if w, h := int(geo.Width), int(geo.Height); w != g.width || h != g.height {
 		g.width, g.height = w, h
@@ -119,33 +121,22 @@ func (g *X11) Grab() (*image.RGBA, error) {
 		_, err := shm.GetImage(g.conn, xproto.Drawable(g.root), 0, 0, uint16(g.width), uint16(g.height),
 			0xffffffff, xproto.ImageFormatZPixmap, g.seg, 0).Reply()
 		if err != nil {
-			return nil, fmt.Errorf("x11 grab: shm get image: %w", err)
+			return Pixels{}, fmt.Errorf("x11 grab: shm get image: %w", err)
 		}
 		src = g.data
 	} else {
 		r, err := xproto.GetImage(g.conn, xproto.ImageFormatZPixmap, xproto.Drawable(g.root), 0, 0,
 			uint16(g.width), uint16(g.height), 0xffffffff).Reply()
 		if err != nil {
-			return nil, fmt.Errorf("x11 grab: get image: %w", err)
+			return Pixels{}, fmt.Errorf("x11 grab: get image: %w", err)
 		}
 		src = r.Data
 	}
 	n := g.width * g.height * 4
 	if len(src) < n {
-		return nil, fmt.Errorf("x11 grab: got %d bytes for %dx%d", len(src), g.width, g.height)
+		return Pixels{}, fmt.Errorf("x11 grab: got %d bytes for %dx%d", len(src), g.width, g.height)
 	}
-	img := image.NewRGBA(image.Rect(0, 0, g.width, g.height))
-	bgrxToRGBA(img.Pix, src[:n])
-	return img, nil
-}
-
-// bgrxToRGBA converts 32-bit little-endian X pixels to RGBA.
-func bgrxToRGBA(dst, src []byte) {
-	for i := 0; i+3 < len(src); i += 4 {
-		d := dst[i : i+4 : i+4]
-		s := src[i : i+4 : i+4]
-		d[0], d[1], d[2], d[3] = s[2], s[1], s[0], 255
-	}
+	return Pixels{Pix: src[:n:n], Stride: g.width * 4, Width: g.width, Height: g.height, Format: FormatBGRX}, nil
 }
 
 // Name returns "x11-shm" or "x11" by the mechanism in use.

@@ -4,7 +4,6 @@ package screen
 
 import (
 	"fmt"
-	"image"
 	"runtime"
 )
 
@@ -17,7 +16,7 @@ func NewX11(display string) (*X11, error) {
 }
 
 // Grab is never reached outside Linux.
-func (*X11) Grab() (*image.RGBA, error) { return nil, ErrNotSupported }
+func (*X11) Grab() (Pixels, error) { return Pixels{}, ErrNotSupported }
 
 // Name returns "x11".
 func (*X11) Name() string { return "x11" }

@@ -27,6 +27,7 @@ import (
 	"github.com/vigil-itm/vigil/engine"
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/evidence"
+	"github.com/vigil-itm/vigil/evidence/screen"
 	"github.com/vigil-itm/vigil/policies"
 )
 
@@ -466,8 +467,8 @@ type demoGrabber struct {
 	at  time.Time
 }
 
-func (g *demoGrabber) Grab() (*image.RGBA, error) {
-	return drawDemoScene(g.sim.sceneAt(g.at), demoScreenW, demoScreenH), nil
+func (g *demoGrabber) Grab() (screen.Pixels, error) {
+	return screen.FromRGBA(drawDemoScene(g.sim.sceneAt(g.at), demoScreenW, demoScreenH)), nil
 }
 
 func (g *demoGrabber) Name() string { return "demo-desktop" }
