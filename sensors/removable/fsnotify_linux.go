@@ -220,23 +220,41 @@ func (w *fsWatcher) touch(path string, now time.Time) {
 }
 
 // flush hands files that have not been written for settle to the hash
-// workers.
+// workers, as many as the hash queue has room for: the others stay pending
+// and go at a later tick, so that a burst (a whole directory copied, every
+// file settling in the same second) is hashed rather than reported without
+// hashes. A file left waiting for more than hashBacklogWait is reported
+// without a hash, as when the queue is full, so that a backlog never holds
+// reports back for long.
 func (w *fsWatcher) flush(now time.Time, settle time.Duration) {
-	var due []hashJob
+	var due, late []hashJob
+	room := cap(w.jobs) - len(w.jobs)
 	w.mu.Lock()
 	for path, p := range w.pending {
 		if now.Sub(p.last) < settle {
 			continue
 		}
-		delete(w.pending, path)
 		vol := w.s.vols.lookup(path)
 		if vol == nil {
+			delete(w.pending, path)
 			continue
 		}
-		due = append(due, hashJob{fd: -1, path: path, vol: vol, proc: p.proc, srcs: p.srcs, at: p.last})
+		j := hashJob{fd: -1, path: path, vol: vol, proc: p.proc, srcs: p.srcs, at: p.last}
+		switch {
+		case len(due) < room:
+			due = append(due, j)
+		case now.Sub(p.last) >= settle+hashBacklogWait:
+			late = append(late, j)
+		default:
+			continue // stays pending until the workers catch up
+		}
+		delete(w.pending, path)
 	}
 	w.mu.Unlock()
 	for _, j := range due {
 		w.s.queue(w.jobs, j, w.emit)
+	}
+	for _, j := range late {
+		w.s.reportUnhashed(j, w.emit)
 	}
 }

@@ -15,10 +15,15 @@ func (s *Sensor) queue(jobs chan<- hashJob, j hashJob, emit func(event.Event)) {
 	select {
 	case jobs <- j:
 	default:
-		s.tracker.Failed(errQueueFull)
-		j.noHash = true
-		s.finish(j, emit)
+		s.reportUnhashed(j, emit)
 	}
+}
+
+// reportUnhashed counts the error and reports j at once, without a hash.
+func (s *Sensor) reportUnhashed(j hashJob, emit func(event.Event)) {
+	s.tracker.Failed(errQueueFull)
+	j.noHash = true
+	s.finish(j, emit)
 }
 
 // finish hashes one written file and emits file-copied-to-removable. It

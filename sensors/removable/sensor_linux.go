@@ -571,6 +571,10 @@ func (d *dedupe) fresh(path string, st fileState) bool {
 	return true
 }
 
+// hashBacklogWait is how long a settled file may wait in fsnotify mode for
+// room in the hash queue before it is reported without a hash.
+const hashBacklogWait = 30 * time.Second
+
 // errQueueFull is counted when a file is reported without a hash because
 // too many were waiting.
 var errQueueFull = errors.New("hash queue full: file reported without a hash")

@@ -430,3 +430,50 @@ func TestAlreadyMountedAndRestart(t *testing.T) {
 		stop()
 	}
 }
+
+// TestFsnotifyBurstIsHashed copies a directory of files onto the volume in
+// fsnotify mode with a hash queue far smaller than the burst: every file
+// settles in the same second, and every one must still be reported with
+// its hash, the backlog waiting for the workers instead of being reported
+// unhashed.
+func TestFsnotifyBurstIsHashed(t *testing.T) {
+	needRoot(t)
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	if !kernelHasFS(t, "ext4") {
+		t.Skip("the running kernel cannot mount ext4")
+	}
+	dev := loopImage(t, "ext4", "BURST", 16)
+	mnt := t.TempDir()
+	mountAt(t, dev, "ext4", mnt)
+
+	const files = 300
+	src := filepath.Join(t.TempDir(), "reports")
+	require.NoError(t, os.Mkdir(src, 0o755))
+	sums := map[string]string{}
+	for i := range files {
+		name := fmt.Sprintf("r%03d.bin", i)
+		sums[filepath.Join(mnt, "reports", name)] = writeFile(t, filepath.Join(src, name), 512+i)
+	}
+
+	s, c := startSensor(t, `
+mode: fsnotify
+include_devices: [`+filepath.Base(dev)+`]
+fsnotify_settle: 200ms
+hash_workers: 1
+queue_size: 8
+`)
+	out, err := exec.Command("cp", "-r", src, mnt).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+
+	copied := func() []event.Event { return c.find(event.ActionFileCopiedToRemovable, nil) }
+	require.Eventually(t, func() bool { return len(copied()) >= files }, 60*time.Second, 50*time.Millisecond,
+		"%d of %d files reported", len(copied()), files)
+	got := map[string]string{}
+	for _, e := range copied() {
+		require.NotNil(t, e.File.Hash, "%s reported without a hash: %v", e.File.Path, e.Labels)
+		got[e.File.Path] = e.File.Hash.SHA256
+	}
+	require.Equal(t, sums, got)
+	require.Zero(t, s.Health().Errors, "health: %+v", s.Health())
+}
