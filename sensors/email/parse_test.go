@@ -316,19 +316,84 @@ func FuzzParseMessage(f *testing.F) {
 	})
 }
 
+// splitMboxWhole is the whole-buffer splitter the streaming ScanMbox
+// replaced, kept as the reference the fuzz test holds it to.
+func splitMboxWhole(data []byte) [][]byte {
+	var out [][]byte
+	add := func(m []byte) {
+		if bytes.HasPrefix(m, []byte("From ")) {
+			nl := bytes.IndexByte(m, '\n')
+			if nl < 0 {
+				return
+			}
+			m = m[nl+1:]
+		}
+		if len(bytes.TrimSpace(m)) > 0 {
+			out = append(out, unquoteFrom(m))
+		}
+	}
+	start := 0
+	for i := 0; i < len(data); {
+		j := bytes.Index(data[i:], []byte("\nFrom "))
+		if j < 0 {
+			break
+		}
+		j += i
+		if j >= 1 && data[j-1] == '\n' || j >= 2 && data[j-1] == '\r' && data[j-2] == '\n' {
+			add(data[start : j+1])
+			start = j + 1
+		}
+		i = j + 1
+	}
+	add(data[start:])
+	return out
+}
+
+func TestScanMboxLimitAndLongLines(t *testing.T) {
+	long := strings.Repeat("x", 200<<10) // lines longer than the read buffer
+	data := "From - a\nSubject: big\n\n" + long + "\n\nFrom " + long + "\nSubject: b\n\nsmall\n"
+	type msg struct {
+		text string
+		size int64
+	}
+	var got []msg
+	require.NoError(t, ScanMbox(strings.NewReader(data), 1000, func(m []byte, size int64) {
+		got = append(got, msg{string(m), size})
+	}))
+	require.Len(t, got, 2)
+	first := "Subject: big\n\n" + long + "\n\n"
+	require.Equal(t, int64(len(first)), got[0].size)
+	require.Equal(t, first[:1001], got[0].text, "cut to limit+1 bytes")
+	require.Equal(t, msg{"Subject: b\n\nsmall\n", 18}, got[1], "a From_ line longer than the buffer is dropped whole")
+	require.Equal(t, splitMboxWhole([]byte(data)), SplitMbox([]byte(data)))
+}
+
 func FuzzSplitMbox(f *testing.F) {
 	f.Add([]byte("From - x\nSubject: a\n\nhello\n>From here\n\nFrom - y\nSubject: b\n\nb\n"))
 	f.Add([]byte("From "))
+	f.Add([]byte("\nFrom x\n\r\nFrom y\r\nb"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		total := 0
-		for _, m := range SplitMbox(data) {
-			if len(bytes.TrimSpace(m)) == 0 {
-				t.Fatal("empty message")
-			}
-			total += len(m)
+		got := SplitMbox(data)
+		want := splitMboxWhole(data)
+		if len(got) != len(want) {
+			t.Fatalf("%d messages, the whole-buffer split gives %d", len(got), len(want))
 		}
-		if total > len(data) {
-			t.Fatalf("messages hold %d bytes, input %d", total, len(data))
+		for i := range got {
+			if !bytes.Equal(got[i], want[i]) {
+				t.Fatalf("message %d: %q, the whole-buffer split gives %q", i, got[i], want[i])
+			}
+		}
+		// With a limit, messages over it come cut to limit+1 bytes.
+		const limit = 16
+		n := 0
+		_ = ScanMbox(bytes.NewReader(data), limit, func(m []byte, size int64) {
+			if size > limit && len(m) > limit+1 || size <= limit && !bytes.Equal(m, want[n]) {
+				t.Fatalf("message %d of %d bytes passed as %q", n, size, m)
+			}
+			n++
+		})
+		if n != len(want) {
+			t.Fatalf("%d messages with a limit, %d without", n, len(want))
 		}
 	})
 }

@@ -265,28 +265,26 @@ func (s *Sensor) readMbox(f *folder, emit func(event.Event)) {
 		return
 	}
 	f.id = id
-	n := fi.Size() - f.off
-	if n > 4*s.cfg.MaxMessageBytes {
-		s.track.Failed(fmt.Errorf("email: %s grew by %d bytes at once: skipped", f.Path, n))
-		f.off = fi.Size()
-		return
-	}
 	file, err := os.Open(f.Path)
 	if err != nil {
 		s.track.Failed(fmt.Errorf("email: open %s: %w", f.Path, err))
 		return
 	}
-	data := make([]byte, n)
-	_, err = file.ReadAt(data, f.off)
-	_ = file.Close()
-	if err != nil && !errors.Is(err, io.EOF) {
-		s.track.Failed(fmt.Errorf("email: read %s: %w", f.Path, err))
+	defer func() { _ = file.Close() }()
+	// One message at a time: memory follows the largest message (up to
+	// max_message_bytes), not how much was appended.
+	err = ScanMbox(io.NewSectionReader(file, f.off, fi.Size()-f.off), s.cfg.MaxMessageBytes, func(raw []byte, size int64) {
+		if size > s.cfg.MaxMessageBytes {
+			s.track.Failed(fmt.Errorf("email: message in %s: %w: %d bytes, limit %d", f.Path, ErrTooLarge, size, s.cfg.MaxMessageBytes))
+			return
+		}
+		s.report(raw, f, fi, emit)
+	})
+	if err != nil {
+		s.track.Failed(fmt.Errorf("email: %s: %w", f.Path, err))
 		return
 	}
 	f.off = fi.Size()
-	for _, raw := range SplitMbox(data) {
-		s.report(raw, f, fi, emit)
-	}
 }
 
 // scanMaildir lists a Maildir's cur and new directories; files not seen
