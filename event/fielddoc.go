@@ -164,7 +164,7 @@ var fieldDocs = map[string]string{
 	"print":                "A print job.",
 	"print.printer":        "Printer name or queue.",
 	"print.job_id":         "Job identifier on the print server.",
-	"print.pages":          "Pages in the document.",
+	"print.pages":          "Pages printed, every copy counted: a 5-page document printed 3 times is 15.",
 	"print.copies":         "Number of copies.",
 	"print.document_title": "Title of the printed document.",
 	"print.size":           "Size of the job in bytes.",
