@@ -196,7 +196,11 @@ func parseDiagMsg(b []byte) (Socket, tcpCounters, bool) {
 			}
 			break
 		}
-		attrs = attrs[(l+3)&^3:]
+		next := (l + 3) &^ 3 // attributes are 4-byte aligned
+		if next > len(attrs) {
+			break // the last attribute's padding is cut off
+		}
+		attrs = attrs[next:]
 	}
 	return so, c, true
 }

@@ -127,6 +127,8 @@ func TestParseDiagMsg(t *testing.T) {
 		{"listening, without tcp_info", diagMsg(unix.AF_INET, StateListen, v4src, netip.AddrPortFrom(netip.IPv4Unspecified(), 0), 0, 9, 0)[:inetDiagMsgSize],
 			Socket{Local: v4src, Remote: netip.AddrPortFrom(netip.IPv4Unspecified(), 0), State: StateListen, Inode: 9}, tcpCounters{}, true},
 		{"short", make([]byte, inetDiagMsgSize-1), Socket{}, tcpCounters{}, false},
+		{"last attribute without its padding", append(diagMsg(unix.AF_INET, StateListen, v4src, v4dst, 0, 9, 0)[:inetDiagMsgSize], 6, 0, 9, 0, 0xaa, 0xbb),
+			Socket{Local: v4src, Remote: v4dst, State: StateListen, Inode: 9}, tcpCounters{}, true},
 		{"unknown family", diagMsg(unix.AF_UNIX, StateEstablished, v4src, v4dst, 0, 1, 0), Socket{}, tcpCounters{}, false},
 	}
 	for _, tc := range tests {
