@@ -32,6 +32,7 @@ func TestCleanURL(t *testing.T) {
 		{raw: "data:te?xt/x,y", want: "data:", host: ""},
 		{raw: "blob:https://drive.google.com/0f3c-11?x=1#y", want: "blob:https://drive.google.com/0f3c-11", host: "drive.google.com"},
 		{raw: "blob:nonsense", want: "", host: ""},
+		{raw: "BloB:A: #", want: "blob:a:", host: ""}, // an opaque part ending in a space
 		{raw: "file:///home/jdoe/q3.pdf?x", want: "file:///home/jdoe/q3.pdf", host: ""},
 		{raw: "mailto:boss@example.com?subject=secret", want: "mailto:boss@example.com", host: ""},
 		{raw: "about:blank", want: "about:blank", host: ""},
@@ -157,7 +158,7 @@ func FuzzCleanURL(f *testing.F) {
 	for _, s := range []string{
 		"https://user:pw@www.dropbox.com/s/x?dl=0#frag", "data:text/html;base64,PGI+", "blob:https://a.example/x?y#z",
 		"mailto:a@b?subject=x", "file:///C:/x%20y", "http://[::1]:80/?", "javascript:alert(1)//?x", "https://a/%zz",
-		"blob:blob:https://a/b?c", "https://a.example/" + strings.Repeat("é", 2100),
+		"blob:blob:https://a/b?c", "BloB:A: #", "https://a.example/" + strings.Repeat("é", 2100),
 	} {
 		f.Add(s, false)
 		f.Add(s, true)

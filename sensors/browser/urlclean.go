@@ -57,7 +57,9 @@ func CleanURL(raw string, keepQuery bool) (clean, host string) {
 	}
 	u.Host = strings.ToLower(u.Host)
 	host = strings.TrimSuffix(u.Hostname(), ".")
-	return truncateURL(u.String()), host
+	// Trimmed as the input is, so that cleaning a clean URL changes
+	// nothing: an opaque part can end in a space ("a: #" is "a: ").
+	return strings.TrimSpace(truncateURL(u.String())), host
 }
 
 // badMediaTypeRune reports a rune that has no place in a media type.
