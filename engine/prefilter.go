@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"regexp"
 	"regexp/syntax"
 	"strings"
@@ -26,7 +27,8 @@ const maxPrefilterLiterals = 48
 // regular expression contains at least one (compared case-insensitively,
 // ASCII only).
 type regexPrefilter struct {
-	lits []string
+	lits  []string
+	blits [][]byte // lits as bytes, for bytes.Contains on the lowered text
 }
 
 // matchRegexp is a compiled regular expression with its prefilter (nil
@@ -65,7 +67,11 @@ func newRegexPrefilter(pattern string) *regexPrefilter {
 	if !ok || len(lits) == 0 || len(lits) > maxPrefilterLiterals {
 		return nil
 	}
-	return &regexPrefilter{lits: dedupeLiterals(lits)}
+	pf := &regexPrefilter{lits: dedupeLiterals(lits)}
+	for _, l := range pf.lits {
+		pf.blits = append(pf.blits, []byte(l))
+	}
+	return pf
 }
 
 // requiredLiterals returns strings (lower-cased ASCII) such that every
@@ -185,41 +191,12 @@ func (pf *regexPrefilter) mayMatch(s string) bool {
 		}
 		low[i] = c
 	}
-	for _, lit := range pf.lits {
-		if containsBytes(low, lit) {
+	for _, lit := range pf.blits {
+		if bytes.Contains(low, lit) {
 			return true
 		}
 	}
 	return false
-}
-
-// containsBytes is strings.Contains on a byte slice without converting it.
-func containsBytes(b []byte, sub string) bool {
-	n := len(sub)
-	if n == 0 {
-		return true
-	}
-	first := sub[0]
-	for i := 0; i+n <= len(b); {
-		j := indexByteFrom(b, first, i)
-		if j < 0 || j+n > len(b) {
-			return false
-		}
-		if string(b[j:j+n]) == sub {
-			return true
-		}
-		i = j + 1
-	}
-	return false
-}
-
-func indexByteFrom(b []byte, c byte, from int) int {
-	for i := from; i < len(b); i++ {
-		if b[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 // compiledGlob is one glob pattern with the literal runs every matching
