@@ -57,7 +57,7 @@ func bundleError(err error) error {
 func (s *Server) uploadBundle(c *gin.Context) (_ any, err error) {
 	defer func() { s.metrics.bundleUploads.WithLabelValues(resultCode(err)).Inc() }()
 	if len(s.bundleKey) == 0 {
-		return nil, errorf(CodeUnavailable, "bundle uploads are disabled: the server has no bundle verification key (bundle_key_file)")
+		return nil, notConfigured("bundle uploads are disabled: the server has no bundle verification key (bundle_key_file)")
 	}
 	if enc := c.GetHeader("Content-Encoding"); enc != "" && !strings.EqualFold(enc, "identity") {
 		return nil, errorf(CodeUnsupportedMediaType, "Content-Encoding %q: send the .tar.gz as it is", enc)
@@ -183,7 +183,7 @@ func safeFileName(s string) string {
 func (s *Server) activateBundle(c *gin.Context) (_ any, err error) {
 	defer func() { s.metrics.bundleActivates.WithLabelValues(resultCode(err)).Inc() }()
 	if s.deps.Activate == nil {
-		return nil, errorf(CodeUnavailable, "bundle activation is not available on this server")
+		return nil, notConfigured("bundle activation is not available on this server")
 	}
 	data, err := readBody(c, s.cfg.MaxRequestBytes)
 	if err != nil {

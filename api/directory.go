@@ -100,14 +100,14 @@ type retryResponse struct {
 
 func (s *Server) directory() (Directory, error) {
 	if s.deps.Directory == nil {
-		return nil, errorf(CodeUnavailable, "the user directory is not configured on this server")
+		return nil, notConfigured("the user directory is not configured on this server")
 	}
 	return s.deps.Directory, nil
 }
 
 func (s *Server) sinks() (Sinks, error) {
 	if s.deps.Sinks == nil {
-		return nil, errorf(CodeUnavailable, "SIEM delivery is not configured on this server (sinks)")
+		return nil, notConfigured("SIEM delivery is not configured on this server (sinks)")
 	}
 	return s.deps.Sinks, nil
 }

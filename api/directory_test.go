@@ -154,3 +154,36 @@ func TestSinksDeliverAndDeadLetters(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries, 1)
 }
+
+// TestNotConfiguredIsNotAServerFailure checks that a route whose feature
+// the server was not configured with answers 503 unavailable, saying what
+// is missing, and that the server log does not report it as a failure: an
+// agent asking for the directory at every bundle poll must not fill the
+// log with errors.
+func TestNotConfiguredIsNotAServerFailure(t *testing.T) {
+	env := newTestEnv(t)
+	cases := []struct {
+		role store.Role
+		path string
+		want string
+	}{
+		{store.RoleAgent, "/api/v1/agents/directory", "user directory is not configured"},
+		{store.RoleAnalyst, "/api/v1/people", "user directory is not configured"},
+		{store.RoleAdmin, "/api/v1/sinks", "SIEM delivery is not configured"},
+	}
+	for _, tc := range cases {
+		r := env.do(tc.role, http.MethodGet, tc.path, nil)
+		require.Equal(t, http.StatusServiceUnavailable, r.status, tc.path)
+		require.Equal(t, CodeUnavailable, r.errorCode(t), tc.path)
+		require.Contains(t, r.errorMessage(t), tc.want, tc.path)
+	}
+	logs := env.logs.String()
+	require.Contains(t, logs, "status=503", "the request log still records the answers")
+	require.NotContains(t, logs, "level=ERROR", "not configured is not a server failure")
+
+	// A real failure of the server still is: a closed store.
+	require.NoError(t, env.db.Close())
+	r := env.do(store.RoleAnalyst, http.MethodGet, "/api/v1/alerts", nil)
+	require.Equal(t, http.StatusServiceUnavailable, r.status)
+	require.Contains(t, env.logs.String(), "level=ERROR")
+}

@@ -133,6 +133,11 @@ type apiError struct {
 	details any
 	// err is the cause, when there is one.
 	err error
+	// unconfigured marks the answer of a route whose feature this server
+	// was not configured with: a 503 for the client (nothing to retry
+	// until an operator configures it), but no failure of the server, so
+	// it is not logged as one.
+	unconfigured bool
 }
 
 func (e *apiError) Error() string {
@@ -147,6 +152,20 @@ func (e *apiError) Unwrap() error { return e.err }
 // errorf returns an apiError with a formatted message.
 func errorf(code Code, format string, args ...any) *apiError {
 	return &apiError{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// notConfigured is the error of a route whose feature this server was not
+// configured with (see apiError.unconfigured).
+func notConfigured(format string, args ...any) *apiError {
+	e := errorf(CodeUnavailable, format, args...)
+	e.unconfigured = true
+	return e
+}
+
+// isNotConfigured reports an error made by notConfigured.
+func isNotConfigured(err error) bool {
+	var ae *apiError
+	return errors.As(err, &ae) && ae.unconfigured
 }
 
 // classify finds the code, status and client message of err. Errors the

@@ -119,7 +119,7 @@ func (s *Server) packageDir(id string) (string, error) {
 
 func (s *Server) evidenceReady() error {
 	if s.deps.EvidenceArchive == nil || s.deps.Evidence == nil || s.cfg.EvidenceDir == "" {
-		return errorf(CodeUnavailable, "evidence is not configured on this server (evidence_dir)")
+		return notConfigured("evidence is not configured on this server (evidence_dir)")
 	}
 	return nil
 }

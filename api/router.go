@@ -25,6 +25,9 @@ import (
 const (
 	ctxToken     = "vigil.token"
 	ctxRequestID = "vigil.request_id"
+	// ctxUnconfigured marks a request answered "not configured on this
+	// server", which the request log does not report as a failure.
+	ctxUnconfigured = "vigil.unconfigured"
 )
 
 // headerRequestID carries the request id, both ways.
@@ -111,7 +114,7 @@ func (s *Server) observe(c *gin.Context) {
 		s.metrics.requests.WithLabelValues(route, c.Request.Method, fmt.Sprint(status)).Inc()
 		s.metrics.duration.WithLabelValues(route, c.Request.Method).Observe(elapsed.Seconds())
 		level := slog.LevelDebug
-		if status >= 500 {
+		if status >= 500 && !c.GetBool(ctxUnconfigured) {
 			level = slog.LevelError
 		}
 		attrs := []any{"request_id", requestIDOf(c), "method", c.Request.Method, "route", route,
@@ -338,7 +341,9 @@ func (s *Server) writeError(c *gin.Context, err error) {
 		c.Status(status)
 		return
 	}
-	if status >= 500 {
+	if isNotConfigured(err) {
+		c.Set(ctxUnconfigured, true)
+	} else if status >= 500 {
 		s.log.Error("request failed", "request_id", requestIDOf(c), "method", c.Request.Method,
 			"path", c.Request.URL.Path, "code", code, "err", err)
 		if code == CodeInternal {
