@@ -402,10 +402,21 @@ func (a *Agent) agentID() string {
 	return a.creds.AgentID
 }
 
-// superviseSensor runs a sensor, restarting it with backoff when it fails
-// and raising sensor-failed each time.
+// sensorHealthyAfter is how long a sensor must run before a failure counts
+// as a new incident: its backoff starts over, and a failure with the same
+// error as the last one is reported again.
+const sensorHealthyAfter = 10 * time.Minute
+
+// superviseSensor runs a sensor, restarting it with backoff when it fails.
+// A failure is logged as an error and raised as a sensor-failed event when
+// it is new: the first, one whose error differs from the last, or one after
+// the sensor had run for sensorHealthyAfter. A sensor that keeps failing
+// the same way (no X display on a headless machine) is retried quietly:
+// its health, which heartbeats report, still says failed and counts every
+// failure.
 func (a *Agent) superviseSensor(ctx context.Context, name string, run *sensorRun) {
-	backoff := time.Second
+	backoff := a.cfg.SensorRestartMin
+	lastErr := ""
 	emit := func(e event.Event) {
 		run.tracker.Emitted()
 		if e.Event.Module == "" {
@@ -425,17 +436,23 @@ func (a *Agent) superviseSensor(ctx context.Context, name string, run *sensorRun
 		}
 		run.tracker.Failed(err)
 		run.tracker.Set(sensors.StateFailed, "", err.Error())
-		a.log.Error("sensor failed; restarting", "sensor", name, "err", err, "backoff", backoff)
-		a.emitAgent("sensor-failed", name, err.Error())
-		if time.Since(started) > 10*time.Minute {
-			backoff = time.Second
+		if time.Since(started) > sensorHealthyAfter {
+			backoff, lastErr = a.cfg.SensorRestartMin, ""
+		}
+		if msg := err.Error(); msg != lastErr {
+			a.log.Error("sensor failed; restarting", "sensor", name, "err", err, "backoff", backoff,
+				"repeats", "logged at debug level while the error stays the same")
+			a.emitAgent("sensor-failed", name, msg)
+			lastErr = msg
+		} else {
+			a.log.Debug("sensor failed again; restarting", "sensor", name, "err", err, "backoff", backoff)
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, DefaultSensorRestartMax)
+		backoff = min(backoff*2, a.cfg.SensorRestartMax)
 	}
 }
 

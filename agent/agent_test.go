@@ -3,6 +3,7 @@ package agent_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigil-itm/vigil/internal/syncbuf"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -397,4 +400,69 @@ func spoolFiles(t *testing.T, dir string) []string {
 		}
 	}
 	return out
+}
+
+// flaky is a sensor that fails with each error of its script in turn,
+// counting its runs, and then runs until stopped.
+type flaky struct {
+	script []string
+	runs   atomic.Int64
+}
+
+var flakySensor = &flaky{script: []string{
+	"no X display (DISPLAY is empty)", "no X display (DISPLAY is empty)", "no X display (DISPLAY is empty)",
+	"X connection closed", "X connection closed",
+}}
+
+func init() {
+	sensors.Register(sensors.Registration{Name: "test-flaky", Description: "fails as the test scripts it",
+		New: func(*yaml.Node, sensors.Env) (sensors.Sensor, error) { return flakySensor, nil }})
+}
+
+func (s *flaky) Name() string { return "test-flaky" }
+
+func (s *flaky) Run(ctx context.Context, _ func(event.Event)) error {
+	if n := int(s.runs.Add(1)); n <= len(s.script) {
+		return errors.New(s.script[n-1])
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// TestSensorFailuresReportedOnce: a sensor that keeps failing the same way
+// is restarted every time, but logged as an error and raised as a
+// sensor-failed event only when its error changes; its health counts every
+// failure.
+func TestSensorFailuresReportedOnce(t *testing.T) {
+	s := newServer(t)
+	cfg := agentConfig(s, t.TempDir())
+	cfg.OnlySensors = []string{"test-flaky"}
+	cfg.SensorRestartMin, cfg.SensorRestartMax = 5*time.Millisecond, 20*time.Millisecond
+	logs := &syncbuf.Buffer{}
+	a, err := agent.New(cfg, agent.Options{Version: "test", Directory: directory,
+		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+
+	require.Eventually(t, func() bool { return flakySensor.runs.Load() > int64(len(flakySensor.script)) },
+		10*time.Second, 5*time.Millisecond, "restarted after every failure")
+	require.Eventually(t, func() bool { return len(s.events("sensor-failed")) == 2 }, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		ag, err := s.db.Agents().Get(context.Background(), a.Credentials().AgentID)
+		return err == nil && bytes.Contains(ag.Sensors, []byte(`"errors":5,"last_error":"X connection closed"`))
+	}, 10*time.Second, 20*time.Millisecond, "health counts every failure")
+	cancel()
+	require.NoError(t, <-done)
+
+	var raised []string
+	for _, e := range s.events("sensor-failed") {
+		require.Equal(t, "test-flaky", e.Agent.Sensor)
+		raised = append(raised, e.Agent.Error)
+	}
+	require.Equal(t, []string{"no X display (DISPLAY is empty)", "X connection closed"}, raised)
+	out := logs.String()
+	require.Equal(t, 2, strings.Count(out, `level=ERROR msg="sensor failed; restarting"`), out)
+	require.Equal(t, 3, strings.Count(out, `level=DEBUG msg="sensor failed again; restarting"`), out)
 }

@@ -14,17 +14,18 @@ import (
 
 // Defaults for Config.
 const (
-	DefaultBatchSize         = 500
-	DefaultFlushInterval     = time.Second
-	DefaultHeartbeatInterval = 30 * time.Second
-	DefaultBundleInterval    = 5 * time.Minute
-	DefaultSpoolMaxBytes     = 1 << 30
-	DefaultQueueSize         = 8192
-	DefaultRequestTimeout    = 60 * time.Second
-	DefaultDrainTimeout      = 15 * time.Second
-	DefaultRetryFirst        = time.Second
-	DefaultRetryLongest      = time.Minute
-	DefaultSensorRestartMax  = 5 * time.Minute
+	DefaultBatchSize          = 500
+	DefaultFlushInterval      = time.Second
+	DefaultHeartbeatInterval  = 30 * time.Second
+	DefaultBundleInterval     = 5 * time.Minute
+	DefaultSpoolMaxBytes      = 1 << 30
+	DefaultQueueSize          = 8192
+	DefaultRequestTimeout     = 60 * time.Second
+	DefaultDrainTimeout       = 15 * time.Second
+	DefaultRetryFirst         = time.Second
+	DefaultRetryLongest       = time.Minute
+	DefaultSensorRestartFirst = time.Second
+	DefaultSensorRestartMax   = 5 * time.Minute
 )
 
 // Config is the configuration of `vigil agent` (strict YAML: unknown keys
@@ -69,6 +70,10 @@ type Config struct {
 	// RetryMin and RetryMax bound the backoff between failed uploads.
 	RetryMin time.Duration `yaml:"retry_min"`
 	RetryMax time.Duration `yaml:"retry_max"`
+	// SensorRestartMin and SensorRestartMax bound the backoff before a
+	// failed sensor is started again.
+	SensorRestartMin time.Duration `yaml:"sensor_restart_min"`
+	SensorRestartMax time.Duration `yaml:"sensor_restart_max"`
 
 	// Sensors enables and configures sensors by name. Each section may say
 	// `enabled: false`; the rest of it is the sensor's own configuration.
@@ -102,6 +107,8 @@ func (c *Config) SetDefaults() {
 	def(&c.DrainTimeout, DefaultDrainTimeout)
 	def(&c.RetryMin, DefaultRetryFirst)
 	def(&c.RetryMax, DefaultRetryLongest)
+	def(&c.SensorRestartMin, DefaultSensorRestartFirst)
+	def(&c.SensorRestartMax, DefaultSensorRestartMax)
 }
 
 // Validate reports settings that cannot work, each naming its key.
@@ -128,6 +135,7 @@ func (c *Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"flush_interval": c.FlushInterval, "heartbeat_interval": c.HeartbeatInterval, "bundle_interval": c.BundleInterval,
 		"request_timeout": c.RequestTimeout, "drain_timeout": c.DrainTimeout, "retry_min": c.RetryMin, "retry_max": c.RetryMax,
+		"sensor_restart_min": c.SensorRestartMin, "sensor_restart_max": c.SensorRestartMax,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", name, d))
@@ -135,6 +143,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetryMax < c.RetryMin {
 		errs = append(errs, fmt.Errorf("retry_max (%s) is below retry_min (%s)", c.RetryMax, c.RetryMin))
+	}
+	if c.SensorRestartMax < c.SensorRestartMin {
+		errs = append(errs, fmt.Errorf("sensor_restart_max (%s) is below sensor_restart_min (%s)", c.SensorRestartMax, c.SensorRestartMin))
 	}
 	for name := range c.Sensors {
 		if _, ok := sensors.Lookup(name); !ok {

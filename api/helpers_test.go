@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-itm/vigil/internal/syncbuf"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -69,7 +71,7 @@ type testEnv struct {
 	reg     *prometheus.Registry
 	secrets map[store.Role]string
 	tokens  map[store.Role]store.Token
-	logs    *lockedBuffer
+	logs    *syncbuf.Buffer
 }
 
 type envOption func(*Config)
@@ -97,7 +99,7 @@ func newTestEnv(t testing.TB, opts ...envOption) *testEnv {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	logs := &lockedBuffer{}
+	logs := &syncbuf.Buffer{}
 	deps := Deps{
 		Engine:   live,
 		Activate: LiveActivator(live, bundlePath),
@@ -224,24 +226,6 @@ func (e *testEnv) countEvents() int {
 		}
 		cursor = next
 	}
-}
-
-// lockedBuffer is a log sink safe for concurrent writers.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func newTestLogger(w io.Writer) *slog.Logger {

@@ -279,7 +279,7 @@ var actionTable = []ActionInfo{
 		Name: ActionSensorFailed, Area: "agent",
 		Category: []string{"host"}, Type: []string{"error"},
 		OCSF:        OCSF{ClassUID: ocsfApplicationLifecycle, ActivityID: ocsfActivityOther},
-		Description: "A sensor of the agent failed and is being restarted; agent.sensor names it.",
+		Description: "A sensor of the agent failed and is being restarted; agent.sensor names it. Raised for a new failure (the first, a different error, or after 10 minutes of running), not for each retry of the same one.",
 	},
 	{
 		Name: ActionEventsDropped, Area: "agent",

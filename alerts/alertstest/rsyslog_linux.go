@@ -11,10 +11,11 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vigil-itm/vigil/internal/syncbuf"
 
 	"github.com/stretchr/testify/require"
 
@@ -36,7 +37,7 @@ type Rsyslog struct {
 	dir, out string
 	cmd      *exec.Cmd
 	exited   chan struct{}
-	stderr   *syncBuffer
+	stderr   *syncbuf.Buffer
 }
 
 // Message is one syslog message as rsyslog parsed it.
@@ -53,24 +54,6 @@ type Message struct {
 	StructuredData string `json:"structured_data"`
 	// Msg is the MSG part, byte for byte as received.
 	Msg string `json:"msg"`
-}
-
-// syncBuffer collects rsyslogd's output for error messages.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // rsyslogConf is the private configuration: both inputs pick a free port
@@ -115,7 +98,7 @@ func StartRsyslog(t testing.TB) *Rsyslog {
 	}
 	dir := t.TempDir()
 	r := &Rsyslog{Certs: WriteCerts(t, dir), dir: dir, out: filepath.Join(dir, "messages.jsonl"),
-		exited: make(chan struct{}), stderr: &syncBuffer{}}
+		exited: make(chan struct{}), stderr: &syncbuf.Buffer{}}
 	tlsPort, tcpPort := filepath.Join(dir, "tls.port"), filepath.Join(dir, "tcp.port")
 	conf := filepath.Join(dir, "rsyslog.conf")
 	require.NoError(t, os.WriteFile(conf, fmt.Appendf(nil, rsyslogConf,

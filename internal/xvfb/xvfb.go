@@ -11,27 +11,11 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-itm/vigil/internal/syncbuf"
 )
 
-// serverLog is what an Xvfb wrote to its standard error.
-type serverLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *serverLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *serverLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// logs holds the *serverLog of each running Xvfb by display name.
+// logs holds the *syncbuf.Buffer of each running Xvfb by display name.
 var logs sync.Map
 
 // Log returns what the Xvfb of display (as Start returned it) has written
@@ -39,7 +23,7 @@ var logs sync.Map
 // input events: tests name it when they fail.
 func Log(display string) string {
 	if l, ok := logs.Load(display); ok {
-		return l.(*serverLog).String() //nolint:errcheck // only *serverLog values are stored
+		return l.(*syncbuf.Buffer).String() //nolint:errcheck // only *syncbuf.Buffer values are stored
 	}
 	return ""
 }
@@ -74,7 +58,7 @@ func Start(t testing.TB, width, height int) string {
 	cmd := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", fmt.Sprintf("%dx%dx24", width, height),
 		"-nolisten", "tcp", "-noreset", "+extension", "RECORD", "+extension", "XFIXES", "+extension", "MIT-SHM")
 	cmd.ExtraFiles = []*os.File{w}
-	stderr := &serverLog{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start Xvfb: %v", err)

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-itm/vigil/internal/syncbuf"
+
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
@@ -41,7 +43,7 @@ func startDemoServer(t *testing.T) *demoServer {
 	opts := []goleak.Option{goleak.IgnoreCurrent()}
 	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 	dir := t.TempDir()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, logger: slog.New(slog.DiscardHandler)}
 	var c ServerConfig
 	c.DataDir = dir

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-itm/vigil/internal/syncbuf"
+
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-itm/vigil/evidence"
@@ -38,7 +40,7 @@ sensors:
   cloudsync: {homes: [], default_folders: false, settle: 100ms, folders: [{path: %s, provider: dropbox}]}
 `, sync), 0o600))
 
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, logger: slog.New(slog.DiscardHandler)}
 	var c ServerConfig
 	c.DataDir = dir
