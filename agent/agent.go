@@ -159,7 +159,9 @@ func New(cfg Config, opts Options) (_ *Agent, err error) {
 		a.bundleETag = strings.TrimSpace(string(etag))
 	}
 	a.loadDirectory()
-	if a.live, err = engine.NewLive(a.bundlePath(), a.loadBundle, opts.EngineOptions); err != nil {
+	// The engine logs through the agent's logger unless told otherwise.
+	engineOpts := append([]engine.Option{engine.WithLogger(opts.Logger)}, opts.EngineOptions...)
+	if a.live, err = engine.NewLive(a.bundlePath(), a.loadBundle, engineOpts); err != nil {
 		return nil, fmt.Errorf("agent bundle: %w", err)
 	}
 	if err := a.buildSensors(); err != nil {
@@ -169,6 +171,7 @@ func New(cfg Config, opts Options) (_ *Agent, err error) {
 }
 
 func (a *Agent) bundlePath() string     { return filepath.Join(a.cfg.DataDir, "bundle", "active.tar.gz") }
+func (a *Agent) statePath() string      { return filepath.Join(a.cfg.DataDir, "state", "rules.state") }
 func (a *Agent) bundleETagPath() string { return filepath.Join(a.cfg.DataDir, "bundle", "active.etag") }
 
 func (a *Agent) loadOptions() ([]policies.LoadOption, error) {
@@ -311,6 +314,12 @@ func (discardEvidence) RecordTerminal(evidence.TerminalRecord)  {}
 func (a *Agent) Run(ctx context.Context) error {
 	a.log.Info("agent starting", "server", a.cfg.Server, "data_dir", a.cfg.DataDir, "sensors", len(a.sensorState),
 		"bundle", a.live.Program().Name()+"@"+a.live.Program().Revision())
+	// The rule state of the last run, before the first event is evaluated.
+	if _, err := a.live.LoadState(a.statePath()); err != nil {
+		a.log.Error("rule state not restored; rules start with empty state", "err", err)
+	}
+	var stateWG sync.WaitGroup
+	stateWG.Go(func() { a.live.SaveStateEvery(ctx, a.statePath(), a.cfg.StateInterval) })
 	a.emitAgent("agent-started", "", "")
 
 	sensorCtx, stopSensors := context.WithCancel(ctx)
@@ -353,6 +362,10 @@ func (a *Agent) Run(ctx context.Context) error {
 	stopSensors()
 	sensorWG.Wait()
 	<-procDone // flushed, agent-stopped spooled
+	stateWG.Wait()
+	if err := a.live.SaveState(a.statePath()); err != nil {
+		a.log.Error("rule state not saved; the next start begins with the last saved state", "err", err)
+	}
 	stopCaptures()
 	a.captures.Wait()
 	// Give the uploader DrainTimeout to send what is queued.

@@ -466,3 +466,50 @@ func TestSensorFailuresReportedOnce(t *testing.T) {
 	require.Equal(t, 2, strings.Count(out, `level=ERROR msg="sensor failed; restarting"`), out)
 	require.Equal(t, 3, strings.Count(out, `level=DEBUG msg="sensor failed again; restarting"`), out)
 }
+
+// usbPhoto is a copy of an unremarkable file to a USB drive.
+func usbPhoto(at time.Time, user string) event.Event {
+	e := usbCopy(at, user)
+	e.File.Path, e.File.Name, e.File.Extension, e.File.SourcePath = "/media/"+user+"/KINGSTON/beach.jpg", "beach.jpg", "jpg", "/home/"+user+"/beach.jpg"
+	return e
+}
+
+// ruleFindings is how many findings rule has raised in p.
+func ruleFindings(p *engine.Program, rule string) uint64 {
+	for _, s := range p.Stats() {
+		if s.Rule == rule {
+			return s.Findings
+		}
+	}
+	return 0
+}
+
+// TestAgentKeepsRuleStateAcrossRestarts: the rule windows an agent built
+// before a restart are there after it: 30 USB copies before and 20 after
+// reach the library's usb-mass-copy bound (50 in 10 minutes).
+func TestAgentKeepsRuleStateAcrossRestarts(t *testing.T) {
+	s := newServer(t)
+	cfg := agentConfig(s, t.TempDir())
+	a, stop := runAgent(t, cfg)
+	require.Eventually(t, func() bool { return a.Credentials().AgentID != "" }, 10*time.Second, 10*time.Millisecond)
+	at := time.Now().UTC()
+	for i := range 30 {
+		feed.ch <- usbPhoto(at.Add(time.Duration(i)*time.Second), "mlee")
+	}
+	require.Eventually(t, func() bool { return len(s.events("file-copied-to-removable")) == 30 }, 10*time.Second, 20*time.Millisecond)
+	stop()
+	require.Zero(t, ruleFindings(a.Program(), "usb-mass-copy"))
+	fi, err := os.Stat(filepath.Join(cfg.DataDir, "state", "rules.state"))
+	require.NoError(t, err, "saved at stop")
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	cfg.EnrollToken = ""
+	a2, stop2 := runAgent(t, cfg)
+	for i := 30; i < 50; i++ {
+		feed.ch <- usbPhoto(at.Add(time.Duration(i)*time.Second), "mlee")
+	}
+	require.Eventually(t, func() bool { return len(s.events("file-copied-to-removable")) == 50 }, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, uint64(1), ruleFindings(a2.Program(), "usb-mass-copy"),
+		"the 50th copy fires: the restarted agent remembered the first 30")
+	stop2()
+}

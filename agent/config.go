@@ -26,6 +26,7 @@ const (
 	DefaultRetryLongest       = time.Minute
 	DefaultSensorRestartFirst = time.Second
 	DefaultSensorRestartMax   = 5 * time.Minute
+	DefaultStateInterval      = time.Minute
 )
 
 // Config is the configuration of `vigil agent` (strict YAML: unknown keys
@@ -74,6 +75,10 @@ type Config struct {
 	// failed sensor is started again.
 	SensorRestartMin time.Duration `yaml:"sensor_restart_min"`
 	SensorRestartMax time.Duration `yaml:"sensor_restart_max"`
+	// StateInterval is how often the rule state (windows, sequences,
+	// first-seen values, baselines) is saved to the data directory, so that
+	// a restarted agent goes on where it stopped; it is saved at stop too.
+	StateInterval time.Duration `yaml:"state_interval"`
 
 	// Sensors enables and configures sensors by name. Each section may say
 	// `enabled: false`; the rest of it is the sensor's own configuration.
@@ -109,6 +114,7 @@ func (c *Config) SetDefaults() {
 	def(&c.RetryMax, DefaultRetryLongest)
 	def(&c.SensorRestartMin, DefaultSensorRestartFirst)
 	def(&c.SensorRestartMax, DefaultSensorRestartMax)
+	def(&c.StateInterval, DefaultStateInterval)
 }
 
 // Validate reports settings that cannot work, each naming its key.
@@ -135,7 +141,7 @@ func (c *Config) Validate() error {
 	for name, d := range map[string]time.Duration{
 		"flush_interval": c.FlushInterval, "heartbeat_interval": c.HeartbeatInterval, "bundle_interval": c.BundleInterval,
 		"request_timeout": c.RequestTimeout, "drain_timeout": c.DrainTimeout, "retry_min": c.RetryMin, "retry_max": c.RetryMax,
-		"sensor_restart_min": c.SensorRestartMin, "sensor_restart_max": c.SensorRestartMax,
+		"sensor_restart_min": c.SensorRestartMin, "sensor_restart_max": c.SensorRestartMax, "state_interval": c.StateInterval,
 	} {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be positive, got %s", name, d))

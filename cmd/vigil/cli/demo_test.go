@@ -3,23 +3,18 @@ package cli
 import (
 	"archive/zip"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"image"
 	"image/jpeg"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vigil-itm/vigil/internal/syncbuf"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -43,39 +38,8 @@ func startDemoServer(t *testing.T) *demoServer {
 	opts := []goleak.Option{goleak.IgnoreCurrent()}
 	t.Cleanup(func() { goleak.VerifyNone(t, opts...) })
 	dir := t.TempDir()
-	out := &syncbuf.Buffer{}
-	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, logger: slog.New(slog.DiscardHandler)}
-	var c ServerConfig
-	c.DataDir = dir
-	c.API.ListenAddr = "127.0.0.1:0"
-	require.NoError(t, c.Validate())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- e.serve(ctx, &c, &localAgent{dataDir: filepath.Join(dir, "agent"), noAgent: true, version: "test"})
-	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Fatal("vigil run did not stop")
-		}
-	})
-	addr := regexp.MustCompile(`API (http://[0-9.:]+)/api/v1`)
-	s := &demoServer{t: t, dir: dir}
-	require.Eventually(t, func() bool {
-		m := addr.FindStringSubmatch(out.String())
-		if m != nil {
-			s.base = m[1]
-		}
-		return m != nil
-	}, 20*time.Second, 50*time.Millisecond, out.String())
-	raw, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	require.NoError(t, err)
-	s.token = strings.TrimSpace(string(raw))
-	return s
+	run := startRun(t, dir, serverOnly(dir))
+	return &demoServer{t: t, dir: dir, base: run.base, token: run.token}
 }
 
 // call sends a request with the admin token and returns the status and

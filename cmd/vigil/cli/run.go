@@ -52,7 +52,14 @@ type ServerConfig struct {
 	Identity yaml.Node `yaml:"identity"`
 	// Sinks configures SIEM delivery; see docs/siem.md.
 	Sinks alerts.Config `yaml:"sinks"`
+	// RuleStateInterval is how often the rule state of ingest evaluation
+	// (windows, sequences, first-seen values, baselines) is saved to
+	// DATA_DIR/state/rules.state; it is saved at stop too (default 1m).
+	RuleStateInterval time.Duration `yaml:"rule_state_interval"`
 }
+
+// defaultRuleStateInterval is the default of ServerConfig.RuleStateInterval.
+const defaultRuleStateInterval = time.Minute
 
 // Validate checks the configuration.
 func (c *ServerConfig) Validate() error {
@@ -61,6 +68,9 @@ func (c *ServerConfig) Validate() error {
 	}
 	if c.Retention.EventsDays < 0 || c.Retention.DecisionsDays < 0 || c.Retention.AuditDays < 0 {
 		return errors.New("retention: days must not be negative")
+	}
+	if c.RuleStateInterval < 0 {
+		return fmt.Errorf("rule_state_interval: must not be negative, got %s", c.RuleStateInterval)
 	}
 	return c.API.Validate()
 }
@@ -243,6 +253,16 @@ func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) 
 	if err := recordBundle(ctx, db, live.Program(), bundleDir); err != nil {
 		return cannot(err)
 	}
+	// The rule state of ingest evaluation from the last run, before the
+	// first event arrives.
+	statePath := filepath.Join(c.DataDir, "state", "rules.state")
+	if _, err := live.LoadState(statePath); err != nil {
+		logger.Error("rule state not restored; rules start with empty state", "err", err)
+	}
+	stateEvery := c.RuleStateInterval
+	if stateEvery == 0 {
+		stateEvery = defaultRuleStateInterval
+	}
 	activate := func(ctx context.Context, tarball []byte) (engine.BundleRef, error) {
 		b, err := policies.LoadTarball(bytes.NewReader(tarball))
 		if err != nil {
@@ -363,8 +383,17 @@ func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) 
 	add("retention", server, agentDone, db.Run)
 	add("identity", server, agentDone, id.Run)
 	add("sinks", server, agentDone, sinks.Run)
-	if err := g.Run(); err != nil {
-		return cannot(err)
+	add("rule state", server, agentDone, func(ctx context.Context) error {
+		live.SaveStateEvery(ctx, statePath, stateEvery)
+		return nil
+	})
+	runErr := g.Run()
+	// Every request has been served: the state is final.
+	if err := live.SaveState(statePath); err != nil {
+		logger.Error("rule state not saved; the next start begins with the last saved state", "err", err)
+	}
+	if runErr != nil {
+		return cannot(runErr)
 	}
 	logger.Info("stopped")
 	return nil

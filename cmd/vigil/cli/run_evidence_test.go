@@ -2,21 +2,16 @@ package cli
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vigil-itm/vigil/internal/syncbuf"
 
 	"github.com/stretchr/testify/require"
 
@@ -40,36 +35,8 @@ sensors:
   cloudsync: {homes: [], default_folders: false, settle: 100ms, folders: [{path: %s, provider: dropbox}]}
 `, sync), 0o600))
 
-	out := &syncbuf.Buffer{}
-	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, logger: slog.New(slog.DiscardHandler)}
-	var c ServerConfig
-	c.DataDir = dir
-	c.API.ListenAddr = "127.0.0.1:0"
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- e.serve(ctx, &c, &localAgent{dataDir: agentDir, sensors: []string{"cloudsync"}, version: "test"})
-	}()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(60 * time.Second):
-			t.Fatal("vigil run did not stop")
-		}
-	}()
-	var base string
-	require.Eventually(t, func() bool {
-		m := regexp.MustCompile(`API (http://[0-9.:]+)/api/v1`).FindStringSubmatch(out.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	}, 20*time.Second, 50*time.Millisecond)
-	raw, err := os.ReadFile(filepath.Join(dir, "admin-token"))
-	require.NoError(t, err)
-	token := strings.TrimSpace(string(raw))
+	run := startRun(t, dir, &localAgent{dataDir: agentDir, sensors: []string{"cloudsync"}, version: "test"})
+	base, token, out := run.base, run.token, run.out
 	get := func(path string, v any) int {
 		req, err := http.NewRequest(http.MethodGet, base+path, nil)
 		require.NoError(t, err)

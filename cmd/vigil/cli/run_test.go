@@ -1,62 +1,26 @@
 package cli
 
 import (
-	"context"
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vigil-itm/vigil/internal/syncbuf"
 
 	"github.com/stretchr/testify/require"
 )
 
 func TestRunServesTheLibraryAndRaisesAlerts(t *testing.T) {
 	dir := t.TempDir()
-	out := &syncbuf.Buffer{}
-	e := &env{stdin: strings.NewReader(""), stdout: out, stderr: io.Discard, logger: slog.New(slog.DiscardHandler)}
-	var c ServerConfig
-	c.DataDir = dir
-	c.API.ListenAddr = "127.0.0.1:0"
-	require.NoError(t, c.Validate())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	local := &localAgent{dataDir: filepath.Join(dir, "agent"), sensors: []string{"cloudsync"}, version: "test"}
-	go func() { done <- e.serve(ctx, &c, local) }()
-	defer func() {
-		cancel()
-		select {
-		case err := <-done:
-			require.NoError(t, err)
-		case <-time.After(30 * time.Second):
-			t.Fatal("vigil run did not stop")
-		}
-	}()
-
-	addr := regexp.MustCompile(`API (http://[0-9.:]+)/api/v1`)
-	var base string
-	require.Eventually(t, func() bool {
-		m := addr.FindStringSubmatch(out.String())
-		if m != nil {
-			base = m[1]
-		}
-		return m != nil
-	}, 20*time.Second, 50*time.Millisecond, out.String())
+	run := startRun(t, dir, &localAgent{dataDir: filepath.Join(dir, "agent"), sensors: []string{"cloudsync"}, version: "test"})
+	base, token, out := run.base, run.token, run.out
 
 	tokenFile := filepath.Join(dir, "admin-token")
 	st, err := os.Stat(tokenFile)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
-	raw, err := os.ReadFile(tokenFile)
-	require.NoError(t, err)
-	token := strings.TrimSpace(string(raw))
 	require.Contains(t, out.String(), token, "the first start prints the token")
 
 	do := func(method, path, body string) (int, map[string]any) {
