@@ -471,8 +471,9 @@ func (b *Buffers) RecordPixels(t time.Time, p screen.Pixels) (*Frame, error) {
 }
 
 // encodeStripes fills in f's image from src scaled to w x h: the stripes
-// whose source pixels hash as in prev are prev's, the others are
-// converted and encoded in the buffers' scratch memory.
+// whose source pixels hash as in prev are prev's, the others are encoded
+// by the buffers' stripe encoder straight from src (or from their scaled
+// rows in the scratch memory).
 func (b *Buffers) encodeStripes(f *Frame, src screen.Pixels, w, h int, hashes []uint64, prev *Frame) error {
 	quality := b.cfg.Screen.Quality
 	if prev != nil && (prev.Blanked || prev.Width != w || prev.Height != h) {
@@ -485,20 +486,22 @@ func (b *Buffers) encodeStripes(f *Frame, src screen.Pixels, w, h int, hashes []
 	}
 	b.encMu.Lock()
 	defer b.encMu.Unlock()
+	enc, err := b.scratch.encoder(quality)
+	if err != nil {
+		return fmt.Errorf("encode %dx%d frame: %w", w, h, err)
+	}
+	if f.header == nil {
+		if f.header, err = enc.header(w, h); err != nil {
+			return fmt.Errorf("encode %dx%d frame: %w", w, h, err)
+		}
+	}
 	for k, hash := range hashes {
 		if prev != nil && prev.stripes[k].hash == hash {
 			f.stripes[k] = prev.stripes[k]
 			continue
 		}
-		head, sos, seg, err := encodeStripe(&b.scratch.out, stripeImage(src, k, w, h, &b.scratch), quality)
-		if err != nil {
-			return fmt.Errorf("encode %dx%d frame: %w", w, h, err)
-		}
-		if f.header == nil {
-			if f.header, err = makeHeader(head, sos, w, h); err != nil {
-				return fmt.Errorf("encode %dx%d frame: %w", w, h, err)
-			}
-		}
+		px, y0, y1 := stripePixels(src, k, w, h, &b.scratch)
+		seg := enc.encode(px, y0, y1)
 		f.stripes[k] = &stripe{data: seg, hash: hash}
 		f.owned += int64(len(seg))
 	}

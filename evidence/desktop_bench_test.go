@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"fmt"
 	"image"
 	"image/color"
 	"image/draw"
@@ -101,24 +102,58 @@ type xscreen struct {
 
 func newXScreen(b testing.TB) *xscreen {
 	b.Helper()
-	c, err := xgb.NewConn()
+	x, err := openXScreen()
 	require.NoError(b, err)
-	b.Cleanup(c.Close)
+	b.Cleanup(x.c.Close)
+	return x
+}
+
+// openXScreen connects to $DISPLAY and maps a window over its whole
+// screen; the caller closes x.c.
+func openXScreen() (*xscreen, error) {
+	c, err := xgb.NewConn()
+	if err != nil {
+		return nil, fmt.Errorf("connect to X: %w", err)
+	}
+	x, err := mapScreenWindow(c)
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return x, nil
+}
+
+func mapScreenWindow(c *xgb.Conn) (*xscreen, error) {
 	scr := xproto.Setup(c).DefaultScreen(c)
 	wid, err := xproto.NewWindowId(c)
-	require.NoError(b, err)
-	require.NoError(b, xproto.CreateWindowChecked(c, scr.RootDepth, wid, scr.Root, 0, 0, scr.WidthInPixels, scr.HeightInPixels, 0,
-		xproto.WindowClassInputOutput, scr.RootVisual, xproto.CwBackPixel|xproto.CwOverrideRedirect, []uint32{0, 1}).Check())
-	require.NoError(b, xproto.MapWindowChecked(c, wid).Check())
+	if err != nil {
+		return nil, fmt.Errorf("new window id: %w", err)
+	}
+	if err := xproto.CreateWindowChecked(c, scr.RootDepth, wid, scr.Root, 0, 0, scr.WidthInPixels, scr.HeightInPixels, 0,
+		xproto.WindowClassInputOutput, scr.RootVisual, xproto.CwBackPixel|xproto.CwOverrideRedirect, []uint32{0, 1}).Check(); err != nil {
+		return nil, fmt.Errorf("create window: %w", err)
+	}
+	if err := xproto.MapWindowChecked(c, wid).Check(); err != nil {
+		return nil, fmt.Errorf("map window: %w", err)
+	}
 	gc, err := xproto.NewGcontextId(c)
-	require.NoError(b, err)
-	require.NoError(b, xproto.CreateGCChecked(c, gc, xproto.Drawable(wid), 0, nil).Check())
-	return &xscreen{c: c, wid: wid, gc: gc, scr: scr}
+	if err != nil {
+		return nil, fmt.Errorf("new graphics context id: %w", err)
+	}
+	if err := xproto.CreateGCChecked(c, gc, xproto.Drawable(wid), 0, nil).Check(); err != nil {
+		return nil, fmt.Errorf("create graphics context: %w", err)
+	}
+	return &xscreen{c: c, wid: wid, gc: gc, scr: scr}, nil
 }
 
 // paint copies the part r of img onto the screen.
 func (x *xscreen) paint(b testing.TB, img *image.RGBA, r image.Rectangle) {
 	b.Helper()
+	require.NoError(b, x.put(img, r))
+}
+
+// put copies the part r of img onto the screen.
+func (x *xscreen) put(img *image.RGBA, r image.Rectangle) error {
 	rows := max(1, (200<<10)/(r.Dx()*4)) // stay under the core protocol's request size
 	buf := make([]byte, 0, rows*r.Dx()*4)
 	for y0 := r.Min.Y; y0 < r.Max.Y; y0 += rows {
@@ -130,7 +165,10 @@ func (x *xscreen) paint(b testing.TB, img *image.RGBA, r image.Rectangle) {
 				buf = append(buf, img.Pix[i+2], img.Pix[i+1], img.Pix[i], 0)
 			}
 		}
-		require.NoError(b, xproto.PutImageChecked(x.c, xproto.ImageFormatZPixmap, xproto.Drawable(x.wid), x.gc,
-			uint16(r.Dx()), uint16(y1-y0), int16(r.Min.X), int16(y0), 0, x.scr.RootDepth, buf).Check())
+		if err := xproto.PutImageChecked(x.c, xproto.ImageFormatZPixmap, xproto.Drawable(x.wid), x.gc,
+			uint16(r.Dx()), uint16(y1-y0), int16(r.Min.X), int16(y0), 0, x.scr.RootDepth, buf).Check(); err != nil {
+			return fmt.Errorf("put image %v: %w", r, err)
+		}
 	}
+	return nil
 }

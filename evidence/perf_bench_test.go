@@ -242,10 +242,11 @@ func dirSize(b *testing.B, dir string) int64 {
 // synthetic desktop for VIGIL_BENCH_IDLE (3 s by default, for the benchmark
 // smoke; scripts/bench-sensors sets 30 s), with the
 // screen idle, its clock changing every second, or a large window
-// scrolling every second (the changes are painted by this process, a few
-// hundred microseconds of CPU a second). It reports the process's CPU as a
-// percentage of one core (cpu_pct), the X server's (xvfb_cpu_pct), memory,
-// and what the buffer holds at the end (buffer_MiB).
+// scrolling every second (the changes are painted by a child process, see
+// startPainter). It reports the recording process's CPU as a percentage
+// of one core (cpu_pct), the X server's (xvfb_cpu_pct), the painter's
+// (painter_cpu_pct, 0 when it paints in process), memory, and what the
+// buffer holds at the end (buffer_MiB).
 func BenchmarkBuffering(b *testing.B) {
 	if runtime.GOOS != "linux" {
 		b.Skip("X11 only")
@@ -257,43 +258,27 @@ func BenchmarkBuffering(b *testing.B) {
 	xvfb.Start(b, 1920, 1080)
 	for _, activity := range []string{screenIdle, screenClock, screenScrolled} {
 		b.Run("screen="+activity+"/size=1920x1080/fps=1", func(b *testing.B) {
-			d := newDesktop(1920, 1080)
-			x := newXScreen(b)
-			x.paint(b, d.img, d.img.Bounds())
+			p := startPainter(b, activity)
+			defer p.stop()
 			g, err := screen.New("x11")
 			require.NoError(b, err)
 			defer g.Close()
 			f := newFixture(b, DefaultConfig(), g)
 			ctx, cancel := context.WithCancel(context.Background())
 			var wg sync.WaitGroup
-			wg.Add(2)
-			go func() { defer wg.Done(); _ = f.rec.Run(ctx) }()
-			go func() {
-				defer wg.Done()
-				t := time.NewTicker(time.Second)
-				defer t.Stop()
-				for s := 1; ; s++ {
-					select {
-					case <-ctx.Done():
-						return
-					case <-t.C:
-					}
-					if r := d.change(activity, s); !r.Empty() {
-						x.paint(b, d.img, r)
-					}
-				}
-			}()
+			wg.Go(func() { _ = f.rec.Run(ctx) })
 			defer func() { cancel(); wg.Wait() }()
 			time.Sleep(3 * time.Second) // the first frames are encoded whatever the screen does
 			for b.Loop() {
 				runtime.GC()
 				_ = procstat.ResetPeak()
-				x0 := xvfbCPU()
+				x0, p0 := xvfbCPU(), p.cpu()
 				start := procstat.Take()
 				time.Sleep(period)
 				u := procstat.Since(start)
 				procstat.Report(b, u)
 				b.ReportMetric(100*float64(xvfbCPU()-x0)/float64(u.Wall), "xvfb_cpu_pct")
+				b.ReportMetric(100*float64(p.cpu()-p0)/float64(u.Wall), "painter_cpu_pct")
 				b.ReportMetric(float64(f.buf.Stats().ScreenBytes)/(1<<20), "buffer_MiB")
 			}
 			b.ReportMetric(procstat.LoadAverage(), "load1")

@@ -80,9 +80,12 @@ func encodeStripe(buf *flushBuffer, img image.Image, quality int) (head, sos, se
 }
 
 // makeHeader builds the header of a striped w x h frame from the parts of
-// an encoded stripe of the same width and quality: the frame's height in
-// SOF0 and a DRI segment that restarts after every MCU row.
+// an image/jpeg file of the same quality: the frame's size in SOF0 and a
+// DRI segment that restarts after every MCU row.
 func makeHeader(head, sos []byte, w, h int) (jpegHeader, error) {
+	if w <= 0 || h <= 0 || w >= 1<<16 || h >= 1<<16 {
+		return nil, fmt.Errorf("%dx%d frame: JPEG sizes are 1 to 65535 pixels", w, h)
+	}
 	out := make([]byte, 0, len(head)+6+len(sos))
 	out = append(out, head...)
 	patched := false
@@ -92,6 +95,7 @@ func makeHeader(head, sos []byte, w, h int) (jpegHeader, error) {
 		}
 		if out[i+1] == 0xc0 { // SOF0: length, precision, height, width
 			binary.BigEndian.PutUint16(out[i+5:], uint16(h))
+			binary.BigEndian.PutUint16(out[i+7:], uint16(w))
 			patched = true
 			break
 		}
@@ -181,12 +185,24 @@ func hashRows(seed maphash.Seed, p screen.Pixels, y0, y1 int, size image.Point) 
 	return h.Sum64()
 }
 
-// stripeScratch is the memory a frame's changed stripes are converted
-// and encoded in, kept from frame to frame so that recording a frame
-// allocates nothing in proportion to the screen.
+// stripeScratch is the memory a frame's changed stripes are scaled and
+// encoded in, kept from frame to frame so that recording a frame
+// allocates nothing in proportion to the screen but the encoded stripes.
 type stripeScratch struct {
 	pix []byte
-	out flushBuffer
+	enc *stripeEncoder
+}
+
+// encoder returns the stripe encoder for quality, made on first use.
+func (s *stripeScratch) encoder(quality int) (*stripeEncoder, error) {
+	if s.enc == nil || s.enc.quality != quality {
+		e, err := newStripeEncoder(quality)
+		if err != nil {
+			return nil, err
+		}
+		s.enc = e
+	}
+	return s.enc, nil
 }
 
 // flushBuffer is a bytes.Buffer that image/jpeg writes to directly (it
@@ -205,25 +221,19 @@ func (s *stripeScratch) rgba(w, rows int) *image.RGBA {
 	return &image.RGBA{Pix: s.pix[:n], Stride: w * 4, Rect: image.Rect(0, 0, w, rows)}
 }
 
-// stripeImage returns the pixels of stripe k of a frame of size w x h made
-// from src as RGBA, the layout image/jpeg encodes fastest (its YCbCr path
-// was measured slower, conversion included): a view of src when it is
-// RGBA and not scaled, else the stripe's rows converted (and scaled) into
-// the scratch memory. Only the rows of that stripe are read.
-func stripeImage(src screen.Pixels, k, w, h int, s *stripeScratch) *image.RGBA {
+// stripePixels returns where the pixels of stripe k of a frame of size
+// w x h made from src are: rows y0 to y1 of px. They are src itself,
+// in the grabber's layout, when the frame is not scaled, else the
+// stripe's rows scaled into the scratch memory. Only the source rows of
+// that stripe are read.
+func stripePixels(src screen.Pixels, k, w, h int, s *stripeScratch) (px screen.Pixels, y0, y1 int) {
 	d0, d1 := k*stripeRows, min((k+1)*stripeRows, h)
-	if w != src.Width || h != src.Height {
-		dst := s.rgba(w, d1-d0)
-		scaleRows(dst, src, w, h, d0, d1)
-		return dst
-	}
-	if src.Format == screen.FormatRGBA {
-		a := d0 * src.Stride
-		return &image.RGBA{Pix: src.Pix[a : a+(d1-d0-1)*src.Stride+w*4], Stride: src.Stride, Rect: image.Rect(0, 0, w, d1-d0)}
+	if w == src.Width && h == src.Height {
+		return src, d0, d1
 	}
 	dst := s.rgba(w, d1-d0)
-	src.ConvertRows(dst.Pix, dst.Stride, d0, d1)
-	return dst
+	scaleRows(dst, src, w, h, d0, d1)
+	return screen.FromRGBA(dst), 0, d1 - d0
 }
 
 // sumStriped returns the SHA-256 of a striped frame's JPEG file.
