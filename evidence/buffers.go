@@ -32,8 +32,6 @@ type Frame struct {
 	Time time.Time
 	// Until is when the image was last seen unchanged.
 	Until time.Time
-	// SHA256 is the hash of the frame's JPEG file.
-	SHA256 [32]byte
 	// Width and Height are the encoded image's size in pixels.
 	Width, Height int
 	// Blanked is true when the image was replaced because a blocked
@@ -62,6 +60,16 @@ func (f *Frame) JPEG() []byte {
 	buf.Grow(f.size)
 	_ = writeStriped(&buf, f.header, f.stripes) // a bytes.Buffer never fails to write
 	return buf.Bytes()
+}
+
+// SHA256 returns the SHA-256 of the frame's JPEG file. It is computed on
+// each call, from the stripes, when a package is written: buffering a
+// frame does not hash its file.
+func (f *Frame) SHA256() [32]byte {
+	if f.whole != nil {
+		return sha256.Sum256(f.whole)
+	}
+	return sumStriped(f.header, f.stripes)
 }
 
 // WriteJPEG writes the frame's JPEG file to w.
@@ -453,7 +461,6 @@ func (b *Buffers) RecordPixels(t time.Time, p screen.Pixels) (*Frame, error) {
 			return nil, err
 		}
 		f.whole, f.Width, f.Height, f.size = data, size.X, size.Y, len(data)
-		f.SHA256 = sha256.Sum256(data)
 		f.owned = int64(len(data))
 	} else {
 		if err := b.encodeStripes(f, p, w, hgt, hashes, prev); err != nil {
@@ -501,12 +508,11 @@ func (b *Buffers) encodeStripes(f *Frame, src screen.Pixels, w, h int, hashes []
 			continue
 		}
 		px, y0, y1 := stripePixels(src, k, w, h, &b.scratch)
-		seg := enc.encode(px, y0, y1)
+		seg := enc.encodeCached(px, y0, y1, b.scratch.cache(k, len(hashes)))
 		f.stripes[k] = &stripe{data: seg, hash: hash}
 		f.owned += int64(len(seg))
 	}
 	f.size = stripedSize(f.header, f.stripes)
-	f.SHA256 = sumStriped(f.header, f.stripes)
 	return nil
 }
 

@@ -99,7 +99,7 @@ func TestBuffersDedupeAndBlankFrames(t *testing.T) {
 	f3, err := b.RecordFrame(at(2), testImage(64, 48, 2))
 	require.NoError(t, err)
 	require.NotSame(t, f1, f3)
-	require.NotEqual(t, f1.SHA256, f3.SHA256)
+	require.NotEqual(t, f1.SHA256(), f3.SHA256())
 
 	b.SetFocus("Signal", "Chat with Bob")
 	f4, err := b.RecordFrame(at(3), testImage(64, 48, 3))

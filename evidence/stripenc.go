@@ -3,6 +3,7 @@ package evidence
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/maphash"
 	"image"
 	"math/bits"
 
@@ -90,6 +91,17 @@ type stripeEncoder struct {
 	out       []byte
 	// w is the bit writer's state.
 	w bitWriter
+	// words holds the AC bits of the stripe being encoded, block by
+	// block (see codeAC), until they are kept in its cache.
+	words []uint32
+	// seed keys the hashes of MCUs' source pixels; changed and hashes
+	// are the scratch memory of comparing them with a cache.
+	seed    maphash.Seed
+	changed []bool
+	hashes  []uint64
+	// fresh is how many MCUs the last encoding converted and transformed
+	// (the others' bits came from the cache).
+	fresh int
 }
 
 // smallAC bounds the AC values of smallTable.
@@ -140,7 +152,7 @@ func newStripeEncoder(quality int) (*stripeEncoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare stripe encoder for quality %d: %w", quality, err)
 	}
-	e := &stripeEncoder{quality: quality, head: append([]byte(nil), head...), sos: append([]byte(nil), sos...)}
+	e := &stripeEncoder{quality: quality, seed: maphash.MakeSeed(), head: append([]byte(nil), head...), sos: append([]byte(nil), sos...)}
 	if err := e.readTables(e.head); err != nil {
 		return nil, fmt.Errorf("prepare stripe encoder for quality %d: %w", quality, err)
 	}
@@ -235,6 +247,17 @@ func (e *stripeEncoder) header(w, h int) (jpegHeader, error) {
 // those pixels at the encoder's quality. The result is a new slice of
 // exactly its length; p must be consistent (p.Check).
 func (e *stripeEncoder) encode(p screen.Pixels, y0, y1 int) []byte {
+	return e.encodeCached(p, y0, y1, nil)
+}
+
+// encodeCached is encode for a stripe whose last encoding left c (nil:
+// none to use or keep). The MCUs whose source pixels hash as they did
+// then are not converted or transformed again: their quantised DCs and
+// the bits of their AC coefficients come from c. Every block's DC is
+// coded again, as its difference from the block before depends on its
+// neighbours, and the stripe is written whole, so the segment is the same
+// bytes as encode's. c is updated to this encoding.
+func (e *stripeEncoder) encodeCached(p screen.Pixels, y0, y1 int, c *stripeCache) []byte {
 	w := p.Width
 	mcus := (w + 15) / 16
 	yw, cw := mcus*16, mcus*8
@@ -243,37 +266,89 @@ func (e *stripeEncoder) encode(p screen.Pixels, y0, y1 int) []byte {
 		e.cb = make([]byte, 8*cw)
 		e.cr = make([]byte, 8*cw)
 	}
-	e.toPlanes(p, y0, y1, yw, cw)
+	if cap(e.changed) < mcus {
+		e.changed = make([]bool, mcus)
+		e.hashes = make([]uint64, mcus)
+	}
+	changed, hashes := e.changed[:mcus], e.hashes[:mcus]
+	valid := false
+	if c != nil {
+		valid = c.usable(e, p, y0, y1)
+		if !valid {
+			c.reset(e, p, y0, y1)
+		}
+		e.hashMCUs(p, y0, y1, hashes)
+	}
+	e.fresh = 0
+	for m := range changed {
+		changed[m] = !valid || c.mcus[m].hash != hashes[m]
+		if changed[m] {
+			e.fresh++
+		}
+	}
+	for m0 := 0; m0 < mcus; {
+		if !changed[m0] {
+			m0++
+			continue
+		}
+		m1 := m0 + 1
+		for m1 < mcus && changed[m1] {
+			m1++
+		}
+		e.toPlanes(p, y0, y1, yw, cw, m0, m1)
+		m0 = m1
+	}
 
 	e.out = e.out[:0]
 	e.w = bitWriter{out: e.out}
+	e.words = e.words[:0]
 	var coef [64]int32
-	var dcY, dcCb, dcCr int32
+	var prev [3]int32
 	lq, cq := &e.quant[0], &e.quant[1]
 	for m := range mcus {
-		x := m * 16
-		dcY = e.block(e.y[x:], yw, lq, &e.huff[0], &e.huff[1], &e.small[0], dcY, &coef)
-		dcY = e.block(e.y[x+8:], yw, lq, &e.huff[0], &e.huff[1], &e.small[0], dcY, &coef)
-		dcY = e.block(e.y[8*yw+x:], yw, lq, &e.huff[0], &e.huff[1], &e.small[0], dcY, &coef)
-		dcY = e.block(e.y[8*yw+x+8:], yw, lq, &e.huff[0], &e.huff[1], &e.small[0], dcY, &coef)
-		dcCb = e.block(e.cb[m*8:], cw, cq, &e.huff[2], &e.huff[3], &e.small[1], dcCb, &coef)
-		dcCr = e.block(e.cr[m*8:], cw, cq, &e.huff[2], &e.huff[3], &e.small[1], dcCr, &coef)
+		start := len(e.words)
+		var ent mcuEntry
+		if changed[m] {
+			x := m * 16
+			for b, src := range [4][]byte{e.y[x:], e.y[x+8:], e.y[8*yw+x:], e.y[8*yw+x+8:]} {
+				nz := e.transform(src, yw, lq, &coef)
+				ent.dc[b] = int16(coef[0])
+				ent.nbits[b] = e.codeAC(&coef, nz, &e.huff[1], &e.small[0])
+			}
+			for b, src := range [2][]byte{e.cb[m*8:], e.cr[m*8:]} {
+				nz := e.transform(src, cw, cq, &coef)
+				ent.dc[4+b] = int16(coef[0])
+				ent.nbits[4+b] = e.codeAC(&coef, nz, &e.huff[3], &e.small[1])
+			}
+		} else {
+			ent = c.mcus[m]
+			e.words = append(e.words, c.words[ent.start:int(ent.start)+mcuWords(&ent.nbits)]...)
+		}
+		e.writeMCU(&ent, e.words[start:], &prev)
+		if c != nil {
+			ent.start, ent.hash = uint32(start), hashes[m]
+			c.mcus[m] = ent
+		}
+	}
+	if c != nil {
+		c.words = append(c.words[:0], e.words...)
 	}
 	e.w.finish()
 	e.out = e.w.out
 	return append(make([]byte, 0, len(e.out)), e.out...)
 }
 
-// toPlanes converts rows y0 to y1 of p into the luma plane (16 rows of yw
-// bytes) and the chroma planes (8 rows of cw bytes, each value the
-// rounded mean of a 2x2 square), repeating the last column and the last
-// row to fill the MCU row, with the integer arithmetic of
-// color.RGBToYCbCr.
+// toPlanes converts MCUs m0 to m1 of rows y0 to y1 of p into the luma
+// plane (16 rows of yw bytes) and the chroma planes (8 rows of cw bytes,
+// each value the rounded mean of a 2x2 square), repeating the last
+// column (when m1 is the last MCU) and the last row to fill the MCU row,
+// with the integer arithmetic of color.RGBToYCbCr. Other MCUs of the
+// planes are left as they are.
 //
 // Two pixels are converted at once in the two 32-bit halves of a uint64:
 // each sum of products is below 2^25 and never negative, so the halves
 // do not spill into each other.
-func (e *stripeEncoder) toPlanes(p screen.Pixels, y0, y1, yw, cw int) {
+func (e *stripeEncoder) toPlanes(p screen.Pixels, y0, y1, yw, cw, m0, m1 int) {
 	w := p.Width
 	rs, bs := uint(0), uint(16) // where red and blue are in a pixel, in bits
 	if p.Format == screen.FormatBGRX {
@@ -282,6 +357,7 @@ func (e *stripeEncoder) toPlanes(p screen.Pixels, y0, y1, yw, cw int) {
 	rs, bs = rs&63, bs&63
 	last := y1 - y0 - 1
 	pairs := w / 2
+	p0, p1 := min(8*m0, pairs), min(8*m1, pairs) // the pairs to convert
 	for j := range 8 {
 		ra := p.Row(y0 + min(2*j, last))
 		rb := p.Row(y0 + min(2*j+1, last))
@@ -289,18 +365,18 @@ func (e *stripeEncoder) toPlanes(p screen.Pixels, y0, y1, yw, cw int) {
 		yb := e.y[(2*j+1)*yw : (2*j+1)*yw+yw]
 		cbr := e.cb[j*cw : j*cw+cw]
 		crr := e.cr[j*cw : j*cw+cw]
-		ra, rb = ra[:8*pairs], rb[:8*pairs]
-		ya, yb = ya[:2*pairs], yb[:2*pairs]
-		cbr, crr = cbr[:pairs], crr[:pairs]
+		ra, rb = ra[8*p0:8*p1], rb[8*p0:8*p1]
+		ya, yb = ya[2*p0:2*p1], yb[2*p0:2*p1]
+		cbr, crr = cbr[p0:p1], crr[p0:p1]
 		// Screens are mostly runs of one colour: a pair of pixels the
 		// same as the pair before it in both rows reuses its results.
 		var lastA, lastB uint64
 		var lumaA, lumaB uint16 // the luma of the pair in rows a and b
 		var cbv, crv byte
-		if pairs > 0 {
+		if p1 > p0 {
 			lastA = ^binary.LittleEndian.Uint64(ra) & colours
 		}
-		for i := range pairs {
+		for i := range p1 - p0 {
 			// The fourth byte of a pixel is not a colour: not compared.
 			pa := binary.LittleEndian.Uint64(ra[8*i:]) & colours
 			pb := binary.LittleEndian.Uint64(rb[8*i:]) & colours
@@ -328,6 +404,9 @@ func (e *stripeEncoder) toPlanes(p screen.Pixels, y0, y1, yw, cw int) {
 			binary.LittleEndian.PutUint16(yb[2*i:], lumaB)
 			cbr[i] = cbv
 			crr[i] = crv
+		}
+		if 16*m1 < w {
+			continue
 		}
 		// The last column repeats to the end of the MCU row: its luma,
 		// and as chroma the mean of the two rows' last pixels.
@@ -407,11 +486,11 @@ func rotate(x0, x1, kc, ks int32) (y0, y1 int32) {
 // flatRow is 0x0101010101010101: a byte repeated eight times.
 const flatRow = 0x0101010101010101
 
-// block transforms the 8x8 block at the top left of src (rows stride
-// bytes apart), quantises it with q and writes it with the DC and AC
-// tables dc and ac (small being ac's table of small values); prevDC is the previous block's quantised DC of the
-// same component, and the block's is returned.
-func (e *stripeEncoder) block(src []byte, stride int, q *quantTable, dc, ac *huffTable, small *smallTable, prevDC int32, coef *[64]int32) int32 {
+// transform transforms the 8x8 block at the top left of src (rows stride
+// bytes apart) and quantises it with q into coef, in zig-zag order. It
+// returns a mask with a bit set for every non-zero AC coefficient, at its
+// zig-zag position; coef[0] is the quantised DC.
+func (e *stripeEncoder) transform(src []byte, stride int, q *quantTable, coef *[64]int32) uint64 {
 	r0 := (*[8]byte)(src[0*stride:])
 	r1 := (*[8]byte)(src[1*stride:])
 	r2 := (*[8]byte)(src[2*stride:])
@@ -420,7 +499,6 @@ func (e *stripeEncoder) block(src []byte, stride int, q *quantTable, dc, ac *huf
 	r5 := (*[8]byte)(src[5*stride:])
 	r6 := (*[8]byte)(src[6*stride:])
 	r7 := (*[8]byte)(src[7*stride:])
-	var nz uint64
 	if v := binary.LittleEndian.Uint64(r0[:]); v == uint64(r0[0])*flatRow &&
 		v == binary.LittleEndian.Uint64(r1[:]) && v == binary.LittleEndian.Uint64(r2[:]) &&
 		v == binary.LittleEndian.Uint64(r3[:]) && v == binary.LittleEndian.Uint64(r4[:]) &&
@@ -429,26 +507,22 @@ func (e *stripeEncoder) block(src []byte, stride int, q *quantTable, dc, ac *huf
 		// One value everywhere: the DCT's integer arithmetic yields
 		// 64*(v-128) as DC and exact zeros elsewhere.
 		coef[0] = quantiseInt(64*int32(r0[0])-64*128, q.recip[0], q.half[0])
-	} else {
-		nz = e.dct(r0, r1, r2, r3, r4, r5, r6, r7, q, coef)
+		return 0
 	}
+	return e.dct(r0, r1, r2, r3, r4, r5, r6, r7, q, coef)
+}
 
-	// Entropy coding: the DC difference, then each non-zero AC
-	// coefficient after its run of zeros (runs longer than 15 as ZRL
-	// codes), then EOB unless the last coefficient is non-zero.
-	acc, n, out := e.w.acc, e.w.n, e.w.out
-	d := coef[0]
-	v := d - prevDC
-	s := v >> 31
-	size := uint(bits.Len32(uint32((v ^ s) - s)))
-	c := dc[size&0xff]
-	l := uint(c>>16) + size
-	acc = acc<<(l&63) | uint64(c&0xffff)<<(size&31) | uint64(uint32(v+s))&(1<<(size&31)-1)
-	n += l
-	if n >= 32 {
-		n -= 32
-		out = appendWord(out, uint32(acc>>(n&63)))
-	}
+// codeAC appends the entropy-coded AC coefficients of a block (those
+// marked in nz, each after its run of zeros, runs longer than 15 as ZRL
+// codes, then EOB unless the last coefficient is non-zero) to e.words
+// with the AC table ac (small being its table of small values): whole
+// words MSB first, the bits that do not fill a word right-aligned in one
+// more. It returns the number of bits. The AC bits of a block do not
+// depend on any other block, which is what lets them be kept for reuse.
+func (e *stripeEncoder) codeAC(coef *[64]int32, nz uint64, ac *huffTable, small *smallTable) uint16 {
+	words := e.words
+	var acc uint64
+	var n, total uint
 	prev := 0
 	for nz != 0 {
 		z := bits.TrailingZeros64(nz)
@@ -457,43 +531,104 @@ func (e *stripeEncoder) block(src []byte, stride int, q *quantTable, dc, ac *huf
 		prev = z
 		for run > 15 {
 			c := ac[0xf0]
-			acc = acc<<(c>>16&31) | uint64(c&0xffff)
-			n += uint(c >> 16)
+			l := uint(c >> 16 & 31)
+			acc = acc<<l | uint64(c&0xffff)
+			n += l
+			total += l
 			if n >= 32 {
 				n -= 32
-				out = appendWord(out, uint32(acc>>(n&63)))
+				words = append(words, uint32(acc>>(n&63)))
 			}
 			run -= 16
 		}
 		v := coef[z&63]
+		var l uint
 		if uint32(v+smallAC) < 2*smallAC {
 			c := small[(run<<6|int(v+smallAC))&(len(small)-1)]
-			acc = acc<<(c>>24&63) | uint64(c&0xffffff)
-			n += uint(c >> 24)
+			l = uint(c >> 24 & 63)
+			acc = acc<<l | uint64(c&0xffffff)
 		} else {
 			s := v >> 31
 			size := uint(bits.Len32(uint32((v ^ s) - s)))
 			c := ac[(run<<4|int(size))&0xff]
-			l := uint(c>>16) + size
+			l = uint(c>>16) + size
 			acc = acc<<(l&63) | uint64(c&0xffff)<<(size&31) | uint64(uint32(v+s))&(1<<(size&31)-1)
-			n += l
 		}
+		n += l
+		total += l
 		if n >= 32 {
 			n -= 32
-			out = appendWord(out, uint32(acc>>(n&63)))
+			words = append(words, uint32(acc>>(n&63)))
 		}
 	}
 	if prev != 63 {
 		c := ac[0x00]
-		acc = acc<<(c>>16&31) | uint64(c&0xffff)
-		n += uint(c >> 16)
+		l := uint(c >> 16 & 31)
+		acc = acc<<l | uint64(c&0xffff)
+		n += l
+		total += l
+		if n >= 32 {
+			n -= 32
+			words = append(words, uint32(acc>>(n&63)))
+		}
+	}
+	if n > 0 {
+		words = append(words, uint32(acc)&(1<<(n&31)-1))
+	}
+	e.words = words
+	return uint16(total)
+}
+
+// mcuWords is how many words of e.words the AC bits of an MCU's blocks
+// take.
+func mcuWords(nbits *[blocksPerMCU]uint16) int {
+	n := 0
+	for _, b := range nbits {
+		n += (int(b) + 31) / 32
+	}
+	return n
+}
+
+// writeMCU writes the six blocks of an MCU to the segment: for each, the
+// difference of its quantised DC from the previous block's of the same
+// component (prev holds those of luma, Cb and Cr and is updated), then
+// its AC bits from words (as codeAC left them).
+func (e *stripeEncoder) writeMCU(m *mcuEntry, words []uint32, prev *[3]int32) {
+	acc, n, out := e.w.acc, e.w.n, e.w.out
+	i := 0
+	for b := range blocksPerMCU {
+		comp := max(b-3, 0) // 0 for the four luma blocks, then 1 and 2
+		dc := &e.huff[2*min(comp, 1)]
+		d := int32(m.dc[b])
+		v := d - prev[comp]
+		prev[comp] = d
+		s := v >> 31
+		size := uint(bits.Len32(uint32((v ^ s) - s)))
+		c := dc[size&0xff]
+		l := uint(c>>16) + size
+		acc = acc<<(l&63) | uint64(c&0xffff)<<(size&31) | uint64(uint32(v+s))&(1<<(size&31)-1)
+		n += l
 		if n >= 32 {
 			n -= 32
 			out = appendWord(out, uint32(acc>>(n&63)))
 		}
+		nb := uint(m.nbits[b])
+		for ; nb >= 32; nb -= 32 {
+			acc = acc<<32 | uint64(words[i])
+			i++
+			out = appendWord(out, uint32(acc>>(n&63)))
+		}
+		if nb > 0 {
+			acc = acc<<(nb&31) | uint64(words[i])
+			i++
+			n += nb
+			if n >= 32 {
+				n -= 32
+				out = appendWord(out, uint32(acc>>(n&63)))
+			}
+		}
 	}
 	e.w.acc, e.w.n, e.w.out = acc, n, out
-	return d
 }
 
 // dct transforms the 8x8 block of rows r0 to r7 with image/jpeg's integer

@@ -226,7 +226,9 @@ func TestQuantiseMatchesDivision(t *testing.T) {
 
 // FuzzStripeEncoder turns the fuzzer's bytes into a stripe (width,
 // height, quality, layout, padding, then the pixels, repeated as needed)
-// and requires the encoder to write what image/jpeg writes.
+// and requires the encoder to write what image/jpeg writes, also through
+// a stripe cache for the stripe, a changed copy of it and the stripe
+// again.
 func FuzzStripeEncoder(f *testing.F) {
 	f.Add([]byte{0, 15, 59, 1, 0, 0x10, 0x80, 0xff})
 	f.Add([]byte{66, 0, 0, 0, 3, 0xff, 0, 0, 0, 0, 0xff, 0xff, 0})
@@ -258,6 +260,21 @@ func FuzzStripeEncoder(f *testing.F) {
 			encoders[q] = e
 		}
 		require.Equal(t, referenceSegment(t, p, 0, h, q), e.encode(p, 0, h))
+
+		// The same stripe through a cache, then changed where the bytes
+		// say (each byte after the header changes the pixel byte at a
+		// position it picks, the first byte deciding how many), encoded
+		// with the first's cache: the bytes of the changed stripe
+		// encoded from scratch.
+		var c stripeCache
+		require.Equal(t, referenceSegment(t, p, 0, h, q), e.encodeCached(p, 0, h, &c))
+		next := clonePixels(p)
+		edits := fill[:min(len(fill), int(hdr[0]%16))]
+		for i, b := range edits {
+			next.Pix[(int(b)*131+i*977)%len(next.Pix)] += b | 1
+		}
+		require.Equal(t, referenceSegment(t, next, 0, h, q), e.encodeCached(next, 0, h, &c))
+		require.Equal(t, referenceSegment(t, p, 0, h, q), e.encodeCached(p, 0, h, &c), "and back")
 	})
 }
 

@@ -191,6 +191,18 @@ func hashRows(seed maphash.Seed, p screen.Pixels, y0, y1 int, size image.Point) 
 type stripeScratch struct {
 	pix []byte
 	enc *stripeEncoder
+	// caches are what the last encoding of each stripe position left
+	// for the next (see stripecache.go).
+	caches []stripeCache
+}
+
+// cache returns the cache of stripe k of frames of n stripes; when the
+// number of stripes changes, every cache is dropped.
+func (s *stripeScratch) cache(k, n int) *stripeCache {
+	if len(s.caches) != n {
+		s.caches = make([]stripeCache, n)
+	}
+	return &s.caches[k]
 }
 
 // encoder returns the stripe encoder for quality, made on first use.

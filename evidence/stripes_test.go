@@ -53,7 +53,8 @@ func TestStripedFrameDecodesAsWholeFrame(t *testing.T) {
 			require.NoError(t, err)
 			data := f.JPEG()
 			require.Len(t, data, f.size)
-			require.Equal(t, sha256Hex(data), hex.EncodeToString(f.SHA256[:]))
+			sum := f.SHA256()
+			require.Equal(t, sha256Hex(data), hex.EncodeToString(sum[:]))
 			whole, size, err := encodeFrame(img, tc.maxWidth, tc.quality)
 			require.NoError(t, err)
 			require.Equal(t, image.Pt(f.Width, f.Height), size)
@@ -126,7 +127,7 @@ func TestBuffersShareUnchangedStripes(t *testing.T) {
 	f2, err := b.RecordFrame(t0.Add(time.Second), img)
 	require.NoError(t, err)
 	require.NotSame(t, f1, f2)
-	require.NotEqual(t, f1.SHA256, f2.SHA256)
+	require.NotEqual(t, f1.SHA256(), f2.SHA256())
 	for k := range f2.stripes {
 		if k == 6 {
 			require.NotSame(t, f1.stripes[k], f2.stripes[k])
@@ -240,7 +241,7 @@ func TestRecordPixelsInGrabberLayout(t *testing.T) {
 			px := bgrxPixels(img, tc.pad)
 			got, err := fromBGRX.RecordPixels(t0, px)
 			require.NoError(t, err)
-			require.Equal(t, want.SHA256, got.SHA256)
+			require.Equal(t, want.SHA256(), got.SHA256())
 			require.Equal(t, want.JPEG(), got.JPEG())
 
 			// Change a pixel of stripe 2 (rows 32 to 47) where the grabber
@@ -252,7 +253,7 @@ func TestRecordPixelsInGrabberLayout(t *testing.T) {
 			got2, err := fromBGRX.RecordPixels(t0.Add(time.Second), px)
 			require.NoError(t, err)
 			require.NotSame(t, got, got2)
-			require.Equal(t, want2.SHA256, got2.SHA256)
+			require.Equal(t, want2.SHA256(), got2.SHA256())
 			changed := 0
 			for k := range got2.stripes {
 				if got2.stripes[k] != got.stripes[k] {

@@ -22,16 +22,22 @@ type pkgWriter struct {
 }
 
 func (w *pkgWriter) write(rel string, data []byte) error {
+	_, err := w.writeSum(rel, data)
+	return err
+}
+
+// writeSum is write that also returns the file's SHA-256.
+func (w *pkgWriter) writeSum(rel string, data []byte) ([32]byte, error) {
 	full := filepath.Join(w.dir, filepath.FromSlash(rel))
 	if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
-		return fmt.Errorf("write %s: %w", rel, err)
+		return [32]byte{}, fmt.Errorf("write %s: %w", rel, err)
 	}
 	if err := os.WriteFile(full, data, 0o600); err != nil {
-		return fmt.Errorf("write %s: %w", rel, err)
+		return [32]byte{}, fmt.Errorf("write %s: %w", rel, err)
 	}
 	s := sha256.Sum256(data)
 	w.files = append(w.files, FileEntry{Path: rel, SHA256: hex.EncodeToString(s[:]), Size: int64(len(data))})
-	return nil
+	return s, nil
 }
 
 func (w *pkgWriter) writeJSONL(rel string, n int, item func(i int) any) error {
@@ -79,10 +85,12 @@ func (w *pkgWriter) writeFrames(m *Manifest, frames []Frame) error {
 	entries := make([]FrameEntry, 0, len(frames))
 	for i, f := range frames {
 		name := fmt.Sprintf("frames/%06d.jpg", i+1)
-		if err := w.write(name, f.JPEG()); err != nil {
+		// The frame's hash is its file's, taken as it is written.
+		sum, err := w.writeSum(name, f.JPEG())
+		if err != nil {
 			return err
 		}
-		e := FrameEntry{T: f.Time.UTC(), Until: f.Until.UTC(), File: name, SHA256: hex.EncodeToString(f.SHA256[:]),
+		e := FrameEntry{T: f.Time.UTC(), Until: f.Until.UTC(), File: name, SHA256: hex.EncodeToString(sum[:]),
 			Width: f.Width, Height: f.Height, Blanked: f.Blanked, Prev: prev}
 		e.Hash = ChainHash(prev, e)
 		prev = e.Hash
