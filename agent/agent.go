@@ -12,6 +12,7 @@ package agent
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -20,6 +21,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
@@ -40,10 +42,11 @@ import (
 )
 
 // CaptureFunc captures the evidence a decision asks for and writes the
-// signed package as a zip archive at zipPath. It returns when the post-roll
-// is over, or early when ctx ends (the agent is stopping), in which case
-// the package it writes is marked partial.
-type CaptureFunc func(ctx context.Context, d engine.Decision, e *event.Event, zipPath string) error
+// signed package to w as a zip archive (the agent seals it to the server's
+// key on the way to its spool). It returns when the post-roll is over, or
+// early when ctx ends (the agent is stopping), in which case the package it
+// writes is marked partial.
+type CaptureFunc func(ctx context.Context, d engine.Decision, e *event.Event, w io.Writer) error
 
 // Options are the agent's collaborators.
 type Options struct {
@@ -81,10 +84,12 @@ type Agent struct {
 	live   *engine.Live
 	key    ed25519.PrivateKey
 
-	events      chan *event.Event
-	queueDrops  atomic.Int64
-	bundleKick  chan struct{}
-	sensorState map[string]*sensorRun
+	events     chan *event.Event
+	queueDrops atomic.Int64
+	// unsealedWarned is set once the missing seal key has been logged.
+	unsealedWarned atomic.Bool
+	bundleKick     chan struct{}
+	sensorState    map[string]*sensorRun
 
 	credMu sync.Mutex
 	creds  Credentials
@@ -610,17 +615,76 @@ func (a *Agent) startCapture(ctx context.Context, d engine.Decision, e *event.Ev
 		a.log.Error("evidence capture directory", "err", err)
 		return
 	}
-	path := filepath.Join(dir, d.DecisionID+".zip")
 	a.captures.Go(func() {
-		if err := a.opts.Capture(ctx, d, e, path); err != nil {
+		path, err := a.writeCapture(ctx, d, e, dir)
+		if err != nil {
 			a.log.Error("evidence capture failed", "decision_id", d.DecisionID, "err", err)
-			_ = os.Remove(path)
 			return
 		}
 		if err := a.spool.AddEvidence(path); err != nil {
 			a.log.Error("cannot spool evidence; it stays in the capture directory", "decision_id", d.DecisionID, "path", path, "err", err)
 		}
 	})
+}
+
+// writeCapture runs the capture into a new file of dir and returns its
+// path. The archive is sealed to the server's key (see SealEvidence), so
+// that what waits in the spool can be read by the server only.
+func (a *Agent) writeCapture(ctx context.Context, d engine.Decision, e *event.Event, dir string) (string, error) {
+	path := filepath.Join(dir, d.DecisionID+".zip")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", err
+	}
+	var w io.Writer = f
+	var sealer io.WriteCloser
+	if key := a.sealKey(); key != nil {
+		if sealer, err = evidence.NewSealer(f, key); err != nil {
+			_ = f.Close()
+			_ = os.Remove(path)
+			return "", err
+		}
+		w = sealer
+	}
+	err = a.opts.Capture(ctx, d, e, w)
+	if err == nil && sealer != nil {
+		err = sealer.Close()
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return "", err
+	}
+	return path, nil
+}
+
+// sealKey returns the key evidence is sealed to, or nil when sealing is
+// off or the server gave none (the package then waits unsealed, which is
+// logged once).
+func (a *Agent) sealKey() *ecdh.PublicKey {
+	if !*a.cfg.SealEvidence {
+		return nil
+	}
+	a.credMu.Lock()
+	s := a.creds.ServerSealKey
+	a.credMu.Unlock()
+	if s != "" {
+		k, err := evidence.ParseSealPublicKey(s)
+		if err == nil {
+			return k
+		}
+		a.log.Error("the server's evidence seal key is not usable; evidence waits unsealed", "err", err)
+		return nil
+	}
+	if a.unsealedWarned.CompareAndSwap(false, true) {
+		a.log.Warn("the server gave no evidence seal key; evidence waits unsealed in the spool")
+	}
+	return nil
 }
 
 // ensureEnrolled enrolls the agent if it has no credentials yet.
@@ -819,6 +883,7 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		}
 		return
 	}
+	a.updateSealKey(resp.EvidenceSealKey)
 	a.bundleMu.Lock()
 	stale := resp.BundleETag != "" && resp.BundleETag != a.bundleETag
 	a.bundleMu.Unlock()
@@ -828,6 +893,29 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		default:
 		}
 	}
+}
+
+// updateSealKey keeps the evidence seal key a heartbeat reported, for
+// agents enrolled before the server had one and for a server whose key
+// changed.
+func (a *Agent) updateSealKey(key string) {
+	if key == "" {
+		return
+	}
+	if _, err := evidence.ParseSealPublicKey(key); err != nil {
+		a.log.Warn("heartbeat: the server's evidence seal key is not usable; keeping the last one", "err", err)
+		return
+	}
+	a.credMu.Lock()
+	defer a.credMu.Unlock()
+	if a.creds.ServerSealKey == key {
+		return
+	}
+	a.creds.ServerSealKey = key
+	if err := saveCredentials(a.cfg.DataDir, a.creds); err != nil {
+		a.log.Warn("cannot save the evidence seal key; it is used until the agent stops", "err", err)
+	}
+	a.log.Info("evidence seal key from the server", "key", key)
 }
 
 // bundlePoller fetches the active bundle every BundleInterval, and when a

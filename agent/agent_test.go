@@ -3,8 +3,11 @@ package agent_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +18,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/vigil-itm/vigil/evidence"
 
 	"github.com/vigil-itm/vigil/internal/syncbuf"
 
@@ -512,4 +517,94 @@ func TestAgentKeepsRuleStateAcrossRestarts(t *testing.T) {
 	require.Equal(t, uint64(1), ruleFindings(a2.Program(), "usb-mass-copy"),
 		"the 50th copy fires: the restarted agent remembered the first 30")
 	stop2()
+}
+
+// sealingArchive is the part of the server's evidence handling the agent
+// meets at enrollment and in heartbeats: the key packages are sealed to.
+// Packages never reach it in the test that uses it.
+type sealingArchive struct{ key *ecdh.PrivateKey }
+
+func (a sealingArchive) SealKey() string { return evidence.MarshalSealPublicKey(a.key.PublicKey()) }
+
+func (a sealingArchive) Unseal(path string) (string, bool, error) {
+	return "", false, errors.New("not used by this test")
+}
+
+func (sealingArchive) Unpack(string, string) error { return errors.New("not used by this test") }
+
+func (sealingArchive) Manifest(string) (api.EvidenceManifest, error) {
+	return api.EvidenceManifest{}, errors.New("not used by this test")
+}
+
+func (sealingArchive) Verify(string, ed25519.PublicKey) (api.EvidenceVerdict, error) {
+	return api.EvidenceVerdict{}, errors.New("not used by this test")
+}
+
+func (sealingArchive) Countersign(string) error { return errors.New("not used by this test") }
+
+func (sealingArchive) Zip(string, io.Writer) error { return errors.New("not used by this test") }
+
+func (sealingArchive) ServerKey() ed25519.PublicKey {
+	return make(ed25519.PublicKey, ed25519.PublicKeySize)
+}
+
+// TestEvidenceWaitsSealedInTheSpool: a package captured while the server is
+// down waits in the spool sealed to the server's key: nothing of it is
+// readable on the endpoint, and the server's key opens it to exactly the
+// archive the capture wrote.
+func TestEvidenceWaitsSealedInTheSpool(t *testing.T) {
+	s := newServer(t)
+	sealKey, err := evidence.GenerateSealKey()
+	require.NoError(t, err)
+	s.srv, err = api.New(api.Config{}, api.Deps{Engine: s.live, Directory: s.dir, EvidenceArchive: sealingArchive{sealKey},
+		Logger: slog.New(slog.DiscardHandler)}.WithStore(s.db))
+	require.NoError(t, err)
+	s.kill()
+	s.restart()
+
+	archive := bytes.Repeat([]byte("PK\x03\x04 manifest.json keystrokes: hunter2\n"), 5000)
+	release := make(chan struct{})
+	capture := func(ctx context.Context, d engine.Decision, _ *event.Event, w io.Writer) error {
+		<-release
+		_, err := w.Write(archive)
+		return err
+	}
+	a, err := agent.New(agentConfig(s, t.TempDir()), agent.Options{Version: "test", Logger: slog.New(slog.DiscardHandler),
+		Directory: directory, Capture: capture})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	defer func() {
+		cancel()
+		require.NoError(t, <-done)
+	}()
+	require.Eventually(t, func() bool { return a.Credentials().ServerSealKey != "" }, 10*time.Second, 10*time.Millisecond,
+		"the seal key comes with enrollment")
+	feed.ch <- usbCopy(time.Now().UTC(), "kpatel")
+	require.Eventually(t, func() bool { return len(s.events("file-copied-to-removable")) == 1 }, 10*time.Second, 20*time.Millisecond)
+	s.kill() // the package will have to wait
+	close(release)
+
+	var spooled string
+	require.Eventually(t, func() bool {
+		m, _ := filepath.Glob(filepath.Join(a.Spool().Dir(), "*.evidence.zip"))
+		if len(m) == 1 {
+			spooled = m[0]
+		}
+		return spooled != ""
+	}, 10*time.Second, 20*time.Millisecond)
+	data, err := os.ReadFile(spooled)
+	require.NoError(t, err)
+	require.True(t, evidence.IsSealed(data))
+	require.NotContains(t, string(data), "hunter2")
+	require.NotContains(t, string(data), "manifest.json")
+	var opened bytes.Buffer
+	require.NoError(t, evidence.OpenSealed(&opened, bytes.NewReader(data), sealKey))
+	require.Equal(t, archive, opened.Bytes(), "the server's key opens it to the archive the capture wrote")
+	other, err := evidence.GenerateSealKey()
+	require.NoError(t, err)
+	require.ErrorIs(t, evidence.OpenSealed(io.Discard, bytes.NewReader(data), other), evidence.ErrSealed)
+	captured, _ := filepath.Glob(filepath.Join(filepath.Dir(a.Spool().Dir()), "capture", "*"))
+	require.Empty(t, captured, "no plain copy left behind")
 }

@@ -141,6 +141,8 @@ type Credentials struct {
 	AgentID           string `json:"agent_id"`
 	Token             string `json:"token"`
 	ServerEvidenceKey string `json:"server_evidence_key"`
+	// ServerSealKey is the X25519 public key evidence is sealed to.
+	ServerSealKey string `json:"server_seal_key,omitempty"`
 	// Server is the URL the agent enrolled with.
 	Server string `json:"server,omitempty"`
 }
@@ -170,6 +172,8 @@ type HeartbeatResponse struct {
 	Time       time.Time `json:"time"`
 	LastSeq    int64     `json:"last_seq"`
 	BundleETag string    `json:"bundle_etag"`
+	// EvidenceSealKey is the server's current evidence seal key.
+	EvidenceSealKey string `json:"evidence_seal_key,omitempty"`
 }
 
 // Heartbeat sends a report.

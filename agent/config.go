@@ -79,6 +79,10 @@ type Config struct {
 	// first-seen values, baselines) is saved to the data directory, so that
 	// a restarted agent goes on where it stopped; it is saved at stop too.
 	StateInterval time.Duration `yaml:"state_interval"`
+	// SealEvidence seals evidence packages to the server's X25519 key
+	// before they wait in the spool, so that only the server can read
+	// them (default true; false keeps them as plain zip archives).
+	SealEvidence *bool `yaml:"seal_evidence"`
 
 	// Sensors enables and configures sensors by name. Each section may say
 	// `enabled: false`; the rest of it is the sensor's own configuration.
@@ -115,6 +119,10 @@ func (c *Config) SetDefaults() {
 	def(&c.SensorRestartMin, DefaultSensorRestartFirst)
 	def(&c.SensorRestartMax, DefaultSensorRestartMax)
 	def(&c.StateInterval, DefaultStateInterval)
+	if c.SealEvidence == nil {
+		seal := true
+		c.SealEvidence = &seal
+	}
 }
 
 // Validate reports settings that cannot work, each naming its key.

@@ -43,6 +43,10 @@ type enrollResponse struct {
 	// base64) that countersigns evidence on receipt; empty when the server
 	// has none.
 	ServerEvidenceKey string `json:"server_evidence_key"`
+	// ServerSealKey is the server's X25519 public key (standard base64)
+	// that the agent seals evidence packages to before they wait in its
+	// spool; empty when the server has none.
+	ServerSealKey string `json:"server_seal_key,omitempty"`
 }
 
 // heartbeatRequest is the body of POST /api/v1/agents/heartbeat.
@@ -65,6 +69,10 @@ type heartbeatResponse struct {
 	// BundleETag is the ETag of the active bundle ("" when none), so an
 	// agent knows without a request whether its copy is current.
 	BundleETag string `json:"bundle_etag"`
+	// EvidenceSealKey is the server's current seal key (see
+	// enrollResponse.ServerSealKey), so agents enrolled before it existed
+	// or changed learn it.
+	EvidenceSealKey string `json:"evidence_seal_key,omitempty"`
 }
 
 // agentList is a page of agents.
@@ -125,6 +133,7 @@ func (s *Server) enrollAgent(c *gin.Context) (any, error) {
 	resp := enrollResponse{AgentID: tok.ID, Token: secret}
 	if s.deps.EvidenceArchive != nil {
 		resp.ServerEvidenceKey = base64.StdEncoding.EncodeToString(s.deps.EvidenceArchive.ServerKey())
+		resp.ServerSealKey = s.deps.EvidenceArchive.SealKey()
 	}
 	return reply{status: http.StatusCreated, body: resp}, nil
 }
@@ -164,6 +173,9 @@ func (s *Server) agentHeartbeat(c *gin.Context) (any, error) {
 		return nil, err
 	}
 	resp := heartbeatResponse{Time: now, LastSeq: last}
+	if s.deps.EvidenceArchive != nil {
+		resp.EvidenceSealKey = s.deps.EvidenceArchive.SealKey()
+	}
 	if rev, err := s.deps.Bundles.Active(ctx); err == nil {
 		resp.BundleETag = rev.ETag()
 	}

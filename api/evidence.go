@@ -46,6 +46,16 @@ type EvidenceArchive interface {
 	Zip(dir string, w io.Writer) error
 	// ServerKey is the public key of the server's countersignatures.
 	ServerKey() ed25519.PublicKey
+	// SealKey is the X25519 public key (standard base64) agents seal
+	// packages to while they wait in their spool; "" when the server has
+	// none.
+	SealKey() string
+	// Unseal returns the path of the plain zip archive of the upload at
+	// path: the upload itself when it is not sealed, else a new file
+	// beside it holding the decrypted archive (sealed is then true and the
+	// caller removes the file). A package sealed to another key, or
+	// altered, is an error.
+	Unseal(path string) (archive string, sealed bool, err error)
 }
 
 // EvidenceManifest is the part of a package manifest the server reads.
@@ -76,6 +86,9 @@ type evidenceReceipt struct {
 	Received time.Time `json:"received"`
 	SHA256   string    `json:"sha256"`
 	Size     int64     `json:"size"`
+	// Sealed says the upload was sealed to the server's key (its SHA-256
+	// and size are the sealed file's).
+	Sealed bool `json:"sealed"`
 }
 
 // evidenceUploadResponse answers an evidence upload.
@@ -177,7 +190,17 @@ func (s *Server) uploadEvidence(c *gin.Context) (_ any, err error) {
 	work := dir + ".partial"
 	_ = os.RemoveAll(work)
 	defer func() { _ = os.RemoveAll(work) }()
-	if err := s.deps.EvidenceArchive.Unpack(tmp.Name(), work); err != nil {
+	archive, sealed, err := s.deps.EvidenceArchive.Unseal(tmp.Name())
+	if err != nil {
+		if isNoSpace(err) {
+			return nil, storageError("open sealed evidence", err)
+		}
+		return nil, &apiError{code: CodeInvalidEvidence, msg: "open sealed evidence: " + err.Error(), err: err}
+	}
+	if sealed {
+		defer func() { _ = os.Remove(archive) }()
+	}
+	if err := s.deps.EvidenceArchive.Unpack(archive, work); err != nil {
 		if isNoSpace(err) {
 			return nil, storageError("unpack evidence", err)
 		}
@@ -215,7 +238,7 @@ func (s *Server) uploadEvidence(c *gin.Context) (_ any, err error) {
 		return nil, storageError("countersign evidence", err)
 	}
 	now := s.now().UTC()
-	receipt, _ := json.Marshal(evidenceReceipt{AgentID: tok.ID, Received: now, SHA256: sum, Size: size})
+	receipt, _ := json.Marshal(evidenceReceipt{AgentID: tok.ID, Received: now, SHA256: sum, Size: size, Sealed: sealed})
 	if err := os.WriteFile(dir+".json", receipt, 0o600); err != nil {
 		return nil, storageError("evidence receipt", err)
 	}
@@ -231,7 +254,7 @@ func (s *Server) uploadEvidence(c *gin.Context) (_ any, err error) {
 	if err := s.audit(c, "evidence.receive", id, "alert "+alert.ID); err != nil {
 		return nil, err
 	}
-	s.log.Info("evidence received", "package_id", id, "alert_id", alert.ID, "agent_id", tok.ID, "bytes", size, "partial", m.Partial)
+	s.log.Info("evidence received", "package_id", id, "alert_id", alert.ID, "agent_id", tok.ID, "bytes", size, "sealed", sealed, "partial", m.Partial)
 	return reply{status: http.StatusCreated, body: evidenceUploadResponse{Evidence: out, Verdict: verdict}}, nil
 }
 

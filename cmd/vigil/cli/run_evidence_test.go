@@ -88,6 +88,23 @@ sensors:
 	}, 30*time.Second, 100*time.Millisecond)
 	require.True(t, ev.Evidence[0].Verified, "the server verified the package on receipt")
 
+	// The package travelled sealed: the agent had the server's seal key
+	// from enrollment, and the receipt's hash is that of a sealed file.
+	creds, err := os.ReadFile(filepath.Join(agentDir, "agent.json"))
+	require.NoError(t, err)
+	sealKey, err := os.ReadFile(filepath.Join(dir, "server-evidence-seal-key.pem"))
+	require.NoError(t, err)
+	seal, err := evidence.LoadOrCreateSealKey(filepath.Join(dir, "server-evidence-seal-key.pem"))
+	require.NoError(t, err)
+	require.NotEmpty(t, sealKey)
+	require.Contains(t, string(creds), `"server_seal_key": "`+evidence.MarshalSealPublicKey(seal.PublicKey())+`"`)
+	receipts, err := filepath.Glob(filepath.Join(dir, "evidence", "*.json"))
+	require.NoError(t, err)
+	require.Len(t, receipts, 1)
+	receipt, err := os.ReadFile(receipts[0])
+	require.NoError(t, err)
+	require.Contains(t, string(receipt), `"sealed":true`, "the upload was sealed")
+
 	// A third party: the zip, the agent's public key and the server's.
 	var zip []byte
 	require.Equal(t, http.StatusOK, get("/api/v1/evidence/"+ev.Evidence[0].PackageID+"?reason=test+hand-over", &zip))

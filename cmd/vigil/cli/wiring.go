@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
@@ -25,7 +26,8 @@ import (
 // unpack, verify with the agent's enrolled key, countersign with the
 // server's own key.
 type evidenceArchive struct {
-	key ed25519.PrivateKey
+	key  ed25519.PrivateKey
+	seal *ecdh.PrivateKey
 }
 
 var _ api.EvidenceArchive = (*evidenceArchive)(nil)
@@ -38,7 +40,12 @@ func newEvidenceArchive(dataDir string) (api.EvidenceArchive, error) {
 	if err != nil {
 		return nil, fmt.Errorf("server evidence key: %w", err)
 	}
-	a := &evidenceArchive{key: k}
+	// The key agents seal packages to while they wait in their spool.
+	seal, err := evidence.LoadOrCreateSealKey(filepath.Join(dataDir, "server-evidence-seal-key.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("server evidence seal key: %w", err)
+	}
+	a := &evidenceArchive{key: k, seal: seal}
 	// The public half, for whoever verifies packages offline
 	// (vigil evidence verify --server-key).
 	pub, err := evidence.MarshalPublicKey(a.ServerKey())
@@ -97,6 +104,43 @@ func (a *evidenceArchive) Countersign(dir string) error {
 
 func (a *evidenceArchive) Zip(dir string, w io.Writer) error { return evidence.Zip(dir, w) }
 
+func (a *evidenceArchive) SealKey() string { return evidence.MarshalSealPublicKey(a.seal.PublicKey()) }
+
+// Unseal decrypts a package an agent sealed to this server into a zip
+// beside the upload; a plain archive is used as it is.
+func (a *evidenceArchive) Unseal(path string) (string, bool, error) {
+	in, err := os.Open(path)
+	if err != nil {
+		return "", false, err
+	}
+	defer func() { _ = in.Close() }() // read only
+	prefix := make([]byte, len(evidence.SealMagic))
+	n, err := io.ReadFull(in, prefix)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+		return "", false, err
+	}
+	if !evidence.IsSealed(prefix[:n]) {
+		return path, false, nil
+	}
+	if _, err := in.Seek(0, io.SeekStart); err != nil {
+		return "", true, err
+	}
+	out := path + ".unsealed"
+	f, err := os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return "", true, err
+	}
+	err = evidence.OpenSealed(f, in, a.seal)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(out)
+		return "", true, err
+	}
+	return out, true, nil
+}
+
 func (a *evidenceArchive) ServerKey() ed25519.PublicKey {
 	pub, _ := a.key.Public().(ed25519.PublicKey)
 	return pub
@@ -153,7 +197,7 @@ func agentOptions(dataDir, version string, logger *slog.Logger) (agent.Options, 
 			buf.SetFocus(e.Window.App, e.Window.Title)
 		}
 	}
-	opts.Capture = func(ctx context.Context, d engine.Decision, e *event.Event, zipPath string) error {
+	opts.Capture = func(ctx context.Context, d engine.Decision, e *event.Event, w io.Writer) error {
 		req := evidence.Request{AlertID: d.DecisionID, Time: d.Timestamp, Severity: d.Severity,
 			BundleName: d.Bundle.Name, BundleRevision: d.Bundle.Revision, Spec: *d.Evidence}
 		for _, r := range d.Rules {
@@ -170,19 +214,7 @@ func agentOptions(dataDir, version string, logger *slog.Logger) (agent.Options, 
 			return err
 		}
 		defer func() { _ = os.RemoveAll(res.Dir) }()
-		f, err := os.OpenFile(zipPath, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if err != nil {
-			return err
-		}
-		if err := evidence.Zip(res.Dir, f); err != nil {
-			_ = f.Close()
-			return err
-		}
-		if err := f.Sync(); err != nil {
-			_ = f.Close()
-			return err
-		}
-		return f.Close()
+		return evidence.Zip(res.Dir, w)
 	}
 	return opts, nil
 }
