@@ -31,6 +31,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/vigil-itm/vigil/internal/atomicfile"
+
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/engine"
@@ -1068,7 +1070,7 @@ func (a *Agent) updateDirectory(ctx context.Context) error {
 		return err
 	}
 	a.dirETag = etag
-	return writeFileAtomic(a.directoryPath(), doc, 0o600)
+	return atomicfile.WriteFile(a.directoryPath(), doc, 0o600)
 }
 
 // Program returns the active compiled bundle.
@@ -1109,34 +1111,7 @@ func saveCredentials(dir string, c Credentials) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(filepath.Join(dir, credentialsFile), data, 0o600)
-}
-
-// writeFileAtomic writes a file through a synced temporary file and a
-// rename, so that a crash leaves the old or the new contents.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(perm)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		_ = os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, credentialsFile), data, 0o600)
 }
 
 // LoadOrCreateEvidenceKey returns the agent's Ed25519 evidence signing key
@@ -1171,7 +1146,7 @@ func LoadOrCreateEvidenceKey(dir string) (ed25519.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := atomicfile.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 		return nil, err
 	}
 	return k, nil

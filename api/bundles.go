@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
+
+	"github.com/vigil-itm/vigil/internal/atomicfile"
 
 	"github.com/gin-gonic/gin"
 
@@ -273,13 +274,13 @@ func LiveActivator(live *engine.Live, path string) BundleActivator {
 		mu.Lock()
 		defer mu.Unlock()
 		old, oldErr := os.ReadFile(path)
-		if err := writeFileAtomic(path, tarball); err != nil {
+		if err := atomicfile.WriteFile(path, tarball, 0o600); err != nil {
 			return engine.BundleRef{}, err
 		}
 		if err := live.Reload(); err != nil {
 			var rerr error
 			if oldErr == nil {
-				rerr = writeFileAtomic(path, old)
+				rerr = atomicfile.WriteFile(path, old, 0o600)
 			} else {
 				rerr = os.Remove(path)
 			}
@@ -291,29 +292,4 @@ func LiveActivator(live *engine.Live, path string) BundleActivator {
 		p := live.Program()
 		return engine.BundleRef{Name: p.Name(), Revision: p.Revision()}, nil
 	}
-}
-
-// writeFileAtomic replaces path with data through a synced temporary file
-// in the same directory.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write bundle: %w", err)
-	}
-	tmp := f.Name()
-	_, werr := f.Write(data)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("write bundle %s: %w", path, werr)
-	}
-	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vigil-itm/vigil/internal/atomicfile"
+
 	"github.com/vigil-itm/vigil/engine/state"
 )
 
@@ -243,40 +245,11 @@ func (p *Program) ReadState(r io.Reader) (StateReport, error) {
 // by its owner only: state keys name users, hosts and the values rules
 // remember about them.
 func (p *Program) SaveState(path string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return fmt.Errorf("save rule state: %w", err)
 	}
-	f, err := os.CreateTemp(dir, filepath.Base(path)+".*.tmp")
-	if err != nil {
+	if err := atomicfile.Write(path, 0o600, p.WriteState); err != nil {
 		return fmt.Errorf("save rule state: %w", err)
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		_ = f.Close()
-		_ = os.Remove(tmp)
-		return fmt.Errorf("save rule state to %s: %w", path, err)
-	}
-	if err := f.Chmod(0o600); err != nil {
-		return fail(err)
-	}
-	if err := p.WriteState(f); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("save rule state to %s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		_ = os.Remove(tmp)
-		return fmt.Errorf("save rule state to %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync() // best effort: make the rename itself durable
-		_ = d.Close()
 	}
 	return nil
 }

@@ -46,6 +46,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/vigil-itm/vigil/internal/atomicfile"
 )
 
 // SealMagic starts every sealed package: the format's name and its version
@@ -423,7 +425,10 @@ func LoadOrCreateSealKey(path string) (*ecdh.PrivateKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("create seal key %s: encode: %w", path, err)
 	}
-	if err := writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: sealPEMType, Bytes: der})); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create seal key %s: %w", path, err)
+	}
+	if err := atomicfile.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: sealPEMType, Bytes: der}), 0o600); err != nil {
 		return nil, fmt.Errorf("create seal key %s: %w", path, err)
 	}
 	return k, nil
@@ -450,40 +455,4 @@ func parseSealPrivateKey(data []byte) (*ecdh.PrivateKey, error) {
 		return nil, fmt.Errorf("not an X25519 key: the key is a %T", key)
 	}
 	return k, nil
-}
-
-// writeFileAtomic writes data to path with mode 0600 through a temporary
-// file in the same directory, synced and renamed into place.
-func writeFileAtomic(path string, data []byte) (err error) {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("make directory: %w", err)
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("create temporary file: %w", err)
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = f.Close()
-			_ = os.Remove(tmp)
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("set mode of %s: %w", tmp, err)
-	}
-	if _, err := f.Write(data); err != nil {
-		return fmt.Errorf("write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("rename %s into place: %w", tmp, err)
-	}
-	return nil
 }

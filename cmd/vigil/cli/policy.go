@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/vigil-itm/vigil/internal/atomicfile"
+
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-itm/vigil/engine"
@@ -274,27 +276,6 @@ func writeNew(path string, data []byte, mode os.FileMode) error {
 	return f.Close()
 }
 
-// writeAtomic writes a file through a temporary file and a rename, so a
-// failure never leaves half a bundle behind.
-func writeAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() { _ = os.Remove(tmp.Name()) }()
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
-
 func (e *env) buildCmd() *cobra.Command {
 	var out, key, alg, revision string
 	cmd := &cobra.Command{
@@ -331,7 +312,7 @@ errors is never built.`,
 			if err := policies.Build(b, &buf, opts); err != nil {
 				return cannot(fmt.Errorf("build %s: %w", args[0], err))
 			}
-			if err := writeAtomic(out, buf.Bytes()); err != nil {
+			if err := atomicfile.WriteFile(out, buf.Bytes(), 0o600); err != nil {
 				return cannot(err)
 			}
 			rev := revision
@@ -379,7 +360,7 @@ func (e *env) signCmd() *cobra.Command {
 			if err := policies.Sign(in, &buf, pem, alg); err != nil {
 				return cannot(fmt.Errorf("sign %s: %w", args[0], err))
 			}
-			if err := writeAtomic(out, buf.Bytes()); err != nil {
+			if err := atomicfile.WriteFile(out, buf.Bytes(), 0o600); err != nil {
 				return cannot(err)
 			}
 			fmt.Fprintf(e.stdout, "signed %s (%s)\n", out, alg)

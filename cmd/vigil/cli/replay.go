@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vigil-itm/vigil/internal/atomicfile"
+
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
@@ -137,7 +139,7 @@ func (e *env) writeReport(rep *ReplayReport, format, path string) error {
 	if err := rep.write(&buf, format); err != nil {
 		return cannot(fmt.Errorf("write report: %w", err))
 	}
-	if err := writeAtomic(path, buf.Bytes()); err != nil {
+	if err := atomicfile.WriteFile(path, buf.Bytes(), 0o600); err != nil {
 		return cannot(err)
 	}
 	fmt.Fprintf(e.stderr, "replayed %d events (%d malformed) %s: %d alert lines; %s report in %s\n",
