@@ -520,9 +520,7 @@ func (e *stripeEncoder) transform(src []byte, stride int, q *quantTable, coef *[
 // more. It returns the number of bits. The AC bits of a block do not
 // depend on any other block, which is what lets them be kept for reuse.
 func (e *stripeEncoder) codeAC(coef *[64]int32, nz uint64, ac *huffTable, small *smallTable) uint16 {
-	words := e.words
-	var acc uint64
-	var n, total uint
+	b := acBits{words: e.words}
 	prev := 0
 	for nz != 0 {
 		z := bits.TrailingZeros64(nz)
@@ -531,52 +529,48 @@ func (e *stripeEncoder) codeAC(coef *[64]int32, nz uint64, ac *huffTable, small 
 		prev = z
 		for run > 15 {
 			c := ac[0xf0]
-			l := uint(c >> 16 & 31)
-			acc = acc<<l | uint64(c&0xffff)
-			n += l
-			total += l
-			if n >= 32 {
-				n -= 32
-				words = append(words, uint32(acc>>(n&63)))
-			}
+			b.put(uint64(c&0xffff), uint(c>>16&31))
 			run -= 16
 		}
 		v := coef[z&63]
-		var l uint
 		if uint32(v+smallAC) < 2*smallAC {
 			c := small[(run<<6|int(v+smallAC))&(len(small)-1)]
-			l = uint(c >> 24 & 63)
-			acc = acc<<l | uint64(c&0xffffff)
+			b.put(uint64(c&0xffffff), uint(c>>24&63))
 		} else {
 			s := v >> 31
 			size := uint(bits.Len32(uint32((v ^ s) - s)))
 			c := ac[(run<<4|int(size))&0xff]
-			l = uint(c>>16) + size
-			acc = acc<<(l&63) | uint64(c&0xffff)<<(size&31) | uint64(uint32(v+s))&(1<<(size&31)-1)
-		}
-		n += l
-		total += l
-		if n >= 32 {
-			n -= 32
-			words = append(words, uint32(acc>>(n&63)))
+			b.put(uint64(c&0xffff)<<(size&31)|uint64(uint32(v+s))&(1<<(size&31)-1), uint(c>>16)+size)
 		}
 	}
 	if prev != 63 {
 		c := ac[0x00]
-		l := uint(c >> 16 & 31)
-		acc = acc<<l | uint64(c&0xffff)
-		n += l
-		total += l
-		if n >= 32 {
-			n -= 32
-			words = append(words, uint32(acc>>(n&63)))
-		}
+		b.put(uint64(c&0xffff), uint(c>>16&31))
 	}
-	if n > 0 {
-		words = append(words, uint32(acc)&(1<<(n&31)-1))
+	if b.n > 0 {
+		b.words = append(b.words, uint32(b.acc)&(1<<(b.n&31)-1))
 	}
-	e.words = words
-	return uint16(total)
+	e.words = b.words
+	return uint16(b.total)
+}
+
+// acBits collects the AC bits of one block into 32-bit words, the first
+// bit in the most significant place; the last word holds n bits.
+type acBits struct {
+	acc      uint64
+	n, total uint
+	words    []uint32
+}
+
+// put appends the l low bits of code (l at most 32).
+func (b *acBits) put(code uint64, l uint) {
+	b.acc = b.acc<<(l&63) | code
+	b.n += l
+	b.total += l
+	if b.n >= 32 {
+		b.n -= 32
+		b.words = append(b.words, uint32(b.acc>>(b.n&63)))
+	}
 }
 
 // mcuWords is how many words of e.words the AC bits of an MCU's blocks
