@@ -31,13 +31,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/vigil-itm/vigil/internal/atomicfile"
-
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/engine"
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/evidence"
+	"github.com/vigil-itm/vigil/internal/atomicfile"
 	"github.com/vigil-itm/vigil/policies"
 	"github.com/vigil-itm/vigil/policies/library"
 	"github.com/vigil-itm/vigil/sensors"
@@ -638,20 +637,7 @@ func (a *Agent) writeCapture(ctx context.Context, d engine.Decision, e *event.Ev
 	if err != nil {
 		return "", err
 	}
-	var w io.Writer = f
-	var sealer io.WriteCloser
-	if key := a.sealKey(); key != nil {
-		if sealer, err = evidence.NewSealer(f, key); err != nil {
-			_ = f.Close()
-			_ = os.Remove(path)
-			return "", err
-		}
-		w = sealer
-	}
-	err = a.opts.Capture(ctx, d, e, w)
-	if err == nil && sealer != nil {
-		err = sealer.Close()
-	}
+	err = a.captureTo(ctx, d, e, f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -663,6 +649,22 @@ func (a *Agent) writeCapture(ctx context.Context, d engine.Decision, e *event.Ev
 		return "", err
 	}
 	return path, nil
+}
+
+// captureTo runs the capture into w, through a sealer when there is a key.
+func (a *Agent) captureTo(ctx context.Context, d engine.Decision, e *event.Event, w io.Writer) error {
+	key := a.sealKey()
+	if key == nil {
+		return a.opts.Capture(ctx, d, e, w)
+	}
+	sealer, err := evidence.NewSealer(w, key)
+	if err != nil {
+		return err
+	}
+	if err := a.opts.Capture(ctx, d, e, sealer); err != nil {
+		return err
+	}
+	return sealer.Close()
 }
 
 // sealKey returns the key evidence is sealed to, or nil when sealing is

@@ -20,7 +20,6 @@ import (
 	"time"
 
 	"github.com/vigil-itm/vigil/evidence"
-
 	"github.com/vigil-itm/vigil/internal/syncbuf"
 
 	"github.com/stretchr/testify/require"

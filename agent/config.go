@@ -9,6 +9,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-itm/vigil/engine"
 	"github.com/vigil-itm/vigil/sensors"
 )
 
@@ -26,7 +27,7 @@ const (
 	DefaultRetryLongest       = time.Minute
 	DefaultSensorRestartFirst = time.Second
 	DefaultSensorRestartMax   = 5 * time.Minute
-	DefaultStateInterval      = time.Minute
+	DefaultStateInterval      = engine.DefaultStateInterval
 )
 
 // Config is the configuration of `vigil agent` (strict YAML: unknown keys

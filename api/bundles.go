@@ -10,11 +10,10 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/vigil-itm/vigil/internal/atomicfile"
-
 	"github.com/gin-gonic/gin"
 
 	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/internal/atomicfile"
 	"github.com/vigil-itm/vigil/policies"
 	"github.com/vigil-itm/vigil/store"
 )

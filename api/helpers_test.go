@@ -16,13 +16,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-itm/vigil/internal/syncbuf"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
 	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/internal/syncbuf"
 	"github.com/vigil-itm/vigil/policies"
 	"github.com/vigil-itm/vigil/store"
 	"github.com/vigil-itm/vigil/store/sqlite"

@@ -10,12 +10,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
-	"github.com/vigil-itm/vigil/internal/atomicfile"
-
 	"github.com/vigil-itm/vigil/engine/state"
+	"github.com/vigil-itm/vigil/internal/atomicfile"
 )
 
 // Rule state files hold the state of every stateful rule of a Program —
@@ -41,6 +39,10 @@ const (
 	// MaxStateFileBytes bounds the rule state file ReadState accepts.
 	MaxStateFileBytes = 1 << 30
 )
+
+// DefaultStateInterval is how often the agent and the server save rule
+// state unless configured otherwise.
+const DefaultStateInterval = time.Minute
 
 // ErrStateFile is wrapped by ReadState and LoadState for input that is not
 // a valid rule state file.
@@ -108,9 +110,13 @@ func (p *Program) WriteState(w io.Writer) error {
 	var snap bytes.Buffer
 	for _, cr := range p.rules {
 		s := cr.slots()
-		for _, slot := range slices.Sorted(mapKeys(s)) {
+		for slot := slotThreshold; slot <= slotSuppress; slot++ {
+			st, ok := s[slot]
+			if !ok {
+				continue
+			}
 			snap.Reset()
-			if err := s[slot].Snapshot(&snap); err != nil {
+			if err := st.Snapshot(&snap); err != nil {
 				return fmt.Errorf("rule %s: %w", cr.rule.ID, err)
 			}
 			body.Write(binary.AppendUvarint(nil, uint64(len(cr.rule.ID))))
@@ -129,16 +135,6 @@ func (p *Program) WriteState(w io.Writer) error {
 		return fmt.Errorf("write rule state: %w", err)
 	}
 	return nil
-}
-
-func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
-	return func(yield func(K) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // stateRecord is one rule's state of one kind, as read from a file.

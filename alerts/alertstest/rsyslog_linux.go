@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-itm/vigil/internal/syncbuf"
-
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigil-itm/vigil/internal/syncbuf"
 	"github.com/vigil-itm/vigil/internal/xvfb"
 )
 

@@ -10,11 +10,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/vigil-itm/vigil/internal/atomicfile"
-
 	"github.com/spf13/cobra"
 
 	"github.com/vigil-itm/vigil/engine"
+	"github.com/vigil-itm/vigil/internal/atomicfile"
 	"github.com/vigil-itm/vigil/policies"
 	"github.com/vigil-itm/vigil/policies/policytest"
 )

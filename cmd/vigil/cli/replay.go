@@ -12,14 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/vigil-itm/vigil/internal/atomicfile"
-
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/vigil-itm/vigil/engine"
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/event/cert"
+	"github.com/vigil-itm/vigil/internal/atomicfile"
 )
 
 // AlertLine is one line of replay output: one rule of one alerting decision.

@@ -58,9 +58,6 @@ type ServerConfig struct {
 	RuleStateInterval time.Duration `yaml:"rule_state_interval"`
 }
 
-// defaultRuleStateInterval is the default of ServerConfig.RuleStateInterval.
-const defaultRuleStateInterval = time.Minute
-
 // Validate checks the configuration.
 func (c *ServerConfig) Validate() error {
 	if c.DataDir == "" {
@@ -261,7 +258,7 @@ func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) 
 	}
 	stateEvery := c.RuleStateInterval
 	if stateEvery == 0 {
-		stateEvery = defaultRuleStateInterval
+		stateEvery = engine.DefaultStateInterval
 	}
 	activate := func(ctx context.Context, tarball []byte) (engine.BundleRef, error) {
 		b, err := policies.LoadTarball(bytes.NewReader(tarball))
