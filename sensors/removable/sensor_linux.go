@@ -202,6 +202,10 @@ func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
 		s.tracker.Set(sensors.StateFailed, s.modeName, runErr.Error())
 		return fmt.Errorf("sensor %q: %w", Name, runErr)
 	}
+	// Stopped: no longer watching, whatever the last run reported. A
+	// caller that runs the sensor again and waits for "ok" then waits for
+	// the new run's watches, not the old run's state.
+	s.tracker.Set(sensors.StateStarting, "", "stopped")
 	return nil
 }
 
