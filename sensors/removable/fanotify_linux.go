@@ -34,8 +34,11 @@ type fanWatcher struct {
 	// refused says the kernel refused permission events at fanotify_init.
 	refused atomic.Bool
 
-	// procs is owned by the run goroutine.
+	// procs and openers are owned by the run goroutine.
 	procs map[int]*procEntry
+	// openers maps a path on a removable volume to the last process
+	// (other than this one) seen opening it, until its close-write.
+	openers map[string]int
 
 	closeOnce sync.Once
 }
@@ -51,9 +54,11 @@ type procEntry struct {
 }
 
 // maxProcs bounds the process cache; entries older than procTTL go first.
+// maxOpeners bounds the opener map; it is emptied when full.
 const (
-	maxProcs = 1024
-	procTTL  = time.Minute
+	maxProcs   = 1024
+	procTTL    = time.Minute
+	maxOpeners = 4096
 )
 
 func newFanotify(s *Sensor, jobs chan<- hashJob, emit func(event.Event)) (*fanWatcher, error) {
@@ -74,7 +79,7 @@ func newFanotify(s *Sensor, jobs chan<- hashJob, emit func(event.Event)) (*fanWa
 	if err != nil {
 		return nil, fmt.Errorf("fanotify_init: %w", err)
 	}
-	w := &fanWatcher{s: s, fd: fd, jobs: jobs, emit: emit, procs: map[int]*procEntry{}}
+	w := &fanWatcher{s: s, fd: fd, jobs: jobs, emit: emit, procs: map[int]*procEntry{}, openers: map[string]int{}}
 	w.perm.Store(perm)
 	w.refused.Store(refused)
 	return w, nil
@@ -190,20 +195,31 @@ func (w *fanWatcher) one(m *unix.FanotifyEventMetadata) {
 		return
 	}
 	pid := int(m.Pid)
-	if m.Mask&(unix.FAN_OPEN_PERM|unix.FAN_OPEN) != 0 && pid != w.s.self {
-		w.noteOpen(pid, fd)
+	path, err := fdPath(fd)
+	if m.Mask&(unix.FAN_OPEN_PERM|unix.FAN_OPEN) != 0 && pid != w.s.self && err == nil {
+		w.noteOpen(pid, path)
 	}
 	if m.Mask&unix.FAN_OPEN_PERM != 0 {
 		w.allow(fd)
 	}
-	if m.Mask&unix.FAN_CLOSE_WRITE == 0 || pid == w.s.self {
+	if m.Mask&unix.FAN_CLOSE_WRITE == 0 || err != nil {
 		_ = unix.Close(fd)
 		return
 	}
-	path, err := fdPath(fd)
-	if err != nil {
-		_ = unix.Close(fd)
-		return
+	opener, opened := w.openers[path]
+	delete(w.openers, path)
+	if pid == w.s.self {
+		// The kernel names the process that dropped the last reference
+		// to the written file. Reading a writer's /proc/PID/fd and
+		// fdinfo takes a passing reference, so a writer that closes the
+		// file at that moment leaves the last drop, and the event, to
+		// this process. The writer is the one seen opening the file.
+		// Without one, this is the sensor's own write: not reported.
+		if !opened {
+			_ = unix.Close(fd)
+			return
+		}
+		pid = opener
 	}
 	vol := w.s.vols.lookup(path)
 	if vol == nil {
@@ -243,7 +259,11 @@ func (w *fanWatcher) allow(fd int) {
 
 // noteOpen records who opened a file on a removable volume, and which
 // files it had open elsewhere at that moment.
-func (w *fanWatcher) noteOpen(pid, fd int) {
+func (w *fanWatcher) noteOpen(pid int, dst string) {
+	if len(w.openers) >= maxOpeners {
+		clear(w.openers)
+	}
+	w.openers[dst] = pid
 	start, err := procStart(pid)
 	if err != nil {
 		return
@@ -260,10 +280,6 @@ func (w *fanWatcher) noteOpen(pid, fd int) {
 	}
 	e.seen = time.Now()
 	if !w.s.cfg.SourceTracking {
-		return
-	}
-	dst, err := fdPath(fd)
-	if err != nil {
 		return
 	}
 	if len(e.srcs) >= 64 {

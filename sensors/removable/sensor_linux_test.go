@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/sys/unix"
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/xvfb"
@@ -323,8 +326,13 @@ fsnotify_settle: 100ms
 	out, err = exec.Command("cp", "-r", tree, mnt+"/").CombinedOutput()
 	require.NoError(t, err, "cp -r: %s", out)
 	inTree := func(e *event.Event) bool { return strings.HasPrefix(e.File.Path, mnt+"/tree/") }
-	require.Eventually(t, func() bool { return len(c.find(event.ActionFileCopiedToRemovable, inTree)) >= len(sums) },
-		20*time.Second, 20*time.Millisecond, "got %d of %d", len(c.find(event.ActionFileCopiedToRemovable, inTree)), len(sums))
+	if !assert.Eventually(t, func() bool { return len(c.find(event.ActionFileCopiedToRemovable, inTree)) >= len(sums) },
+		20*time.Second, 20*time.Millisecond) {
+		for _, e := range c.find(event.ActionFileCopiedToRemovable, inTree) {
+			delete(sums, e.File.Path)
+		}
+		require.Empty(t, sums, "files in the burst never reported")
+	}
 	for _, e := range c.find(event.ActionFileCopiedToRemovable, inTree) {
 		want, ok := sums[e.File.Path]
 		require.True(t, ok, "unexpected %s", e.File.Path)
@@ -332,6 +340,16 @@ fsnotify_settle: 100ms
 		delete(sums, e.File.Path)
 	}
 	require.Empty(t, sums, "files reported twice or not at all")
+
+	lastRef := lastReferenceWrite(t, mnt)
+	e := c.waitOne(t, event.ActionFileCopiedToRemovable, func(e *event.Event) bool { return e.File.Path == lastRef.path })
+	require.Equal(t, lastRef.sum, e.File.Hash.SHA256)
+	if mode == ModeFanotify {
+		require.NotNil(t, e.Process)
+		require.Equal(t, int64(lastRef.pid), e.Process.PID, "the writer, not the process that dropped the last reference")
+	} else if e.Process != nil {
+		require.Equal(t, int64(lastRef.pid), e.Process.PID)
+	}
 
 	// The same file closed again unchanged is not a new copy.
 	f, err := os.OpenFile(filepath.Join(mnt, "report.txt"), os.O_RDWR, 0)
@@ -343,7 +361,7 @@ fsnotify_settle: 100ms
 	require.Eventually(t, func() bool { return exec.Command("umount", mnt).Run() == nil }, 10*time.Second, 20*time.Millisecond)
 	un := c.waitOne(t, event.ActionVolumeUnmounted, func(e *event.Event) bool { return e.Volume.MountPoint == mnt })
 	require.Equal(t, label, un.Volume.Label)
-	require.Len(t, c.find(event.ActionFileCopiedToRemovable, nil), 3+120, "one event per copied file")
+	require.Len(t, c.find(event.ActionFileCopiedToRemovable, nil), 3+120+1, "one event per copied file")
 
 	sysUevent(t, dev, "remove")
 	gone := c.waitOne(t, event.ActionDeviceDisconnected, func(e *event.Event) bool { return e.Device.ID == name })
@@ -355,6 +373,51 @@ fsnotify_settle: 100ms
 	}
 	require.Positive(t, s.Health().Events)
 	t.Logf("health: %+v", s.Health())
+}
+
+type lastRefWrite struct {
+	path, sum string
+	pid       int
+}
+
+// lastReferenceWrite has a shell write a file in dir and close it while
+// this process holds a second reference to the open file, taken with
+// pidfd_getfd(2); the shell's close then drops only its own reference,
+// and the close-write happens when this process drops the last one. The
+// kernel names this process as the closer, as it does when the sensor
+// reads the writer's /proc/PID/fd at the moment the writer closes.
+func lastReferenceWrite(t *testing.T, dir string) lastRefWrite {
+	t.Helper()
+	path := filepath.Join(dir, "last-reference.txt")
+	sh := exec.Command("/bin/sh", "-c", `exec 3>"$1"; printf 'written by the shell' >&3; read x; exec 3>&-; echo closed; read y`, "sh", path)
+	in, err := sh.StdinPipe()
+	require.NoError(t, err)
+	out, err := sh.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, sh.Start())
+	t.Cleanup(func() { _ = in.Close(); _ = sh.Wait() })
+	fdLink := fmt.Sprintf("/proc/%d/fd/3", sh.Process.Pid)
+	require.Eventually(t, func() bool {
+		target, err := os.Readlink(fdLink)
+		st, serr := os.Stat(path)
+		return err == nil && target == path && serr == nil && st.Size() == 20
+	}, 10*time.Second, 5*time.Millisecond, "the shell did not open and write %s", path)
+
+	pidfd, err := unix.PidfdOpen(sh.Process.Pid, 0)
+	require.NoError(t, err)
+	ref, err := unix.PidfdGetfd(pidfd, 3, 0)
+	require.NoError(t, unix.Close(pidfd))
+	require.NoError(t, err, "pidfd_getfd")
+	_, err = in.Write([]byte("\n"))
+	require.NoError(t, err)
+	line := make([]byte, len("closed\n"))
+	_, err = io.ReadFull(out, line)
+	require.NoError(t, err)
+	require.Equal(t, "closed\n", string(line), "the shell closed its descriptor")
+	require.NoError(t, unix.Close(ref)) // the last reference: the close-write is this process's
+
+	sum := sha256.Sum256([]byte("written by the shell"))
+	return lastRefWrite{path: path, sum: hex.EncodeToString(sum[:]), pid: sh.Process.Pid}
 }
 
 func TestAutoModeAsRoot(t *testing.T) {
