@@ -14,11 +14,8 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -1121,35 +1118,22 @@ func saveCredentials(dir string, c Credentials) error {
 // only) on first use.
 func LoadOrCreateEvidenceKey(dir string) (ed25519.PrivateKey, error) {
 	path := filepath.Join(dir, "evidence-key.pem")
-	data, err := os.ReadFile(path)
-	if err == nil {
-		blk, _ := pem.Decode(data)
-		if blk == nil {
-			return nil, fmt.Errorf("evidence key %s: not PEM", path)
-		}
-		k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("evidence key %s: %w", path, err)
-		}
-		ek, ok := k.(ed25519.PrivateKey)
-		if !ok {
-			return nil, fmt.Errorf("evidence key %s: not an Ed25519 key", path)
-		}
-		return ek, nil
-	}
-	if !errors.Is(err, os.ErrNotExist) {
+	k, err := evidence.LoadPrivateKey(path)
+	switch {
+	case err == nil:
+		return k, nil
+	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("evidence key: %w", err)
 	}
-	_, k, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return nil, err
+	if k, err = evidence.GenerateKey(); err != nil {
+		return nil, fmt.Errorf("evidence key: %w", err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
+	data, err := evidence.MarshalPrivateKey(k)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("evidence key: %w", err)
 	}
-	if err := atomicfile.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		return nil, err
+	if err := atomicfile.WriteFile(path, data, 0o600); err != nil {
+		return nil, fmt.Errorf("evidence key: %w", err)
 	}
 	return k, nil
 }

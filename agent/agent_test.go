@@ -607,3 +607,27 @@ func TestEvidenceWaitsSealedInTheSpool(t *testing.T) {
 	captured, _ := filepath.Glob(filepath.Join(filepath.Dir(a.Spool().Dir()), "capture", "*"))
 	require.Empty(t, captured, "no plain copy left behind")
 }
+
+func TestEvidenceKeyIsKeptAndNeverReplaced(t *testing.T) {
+	dir := t.TempDir()
+	k, err := agent.LoadOrCreateEvidenceKey(dir)
+	require.NoError(t, err)
+	path := filepath.Join(dir, "evidence-key.pem")
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	again, err := agent.LoadOrCreateEvidenceKey(dir)
+	require.NoError(t, err)
+	require.Equal(t, k, again, "the same key on every start")
+	onDisk, err := evidence.LoadPrivateKey(path)
+	require.NoError(t, err)
+	require.Equal(t, k, onDisk)
+
+	// A damaged key is an error, not a reason to sign with a new key.
+	require.NoError(t, os.WriteFile(path, []byte("not a key"), 0o600))
+	_, err = agent.LoadOrCreateEvidenceKey(dir)
+	require.ErrorContains(t, err, "evidence key")
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Equal(t, "not a key", string(data), "the damaged file is left for the operator")
+}
