@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -24,11 +25,14 @@ import (
 
 // ingestLoad is the load generator's work, prepared before the clock
 // starts: request bodies of batches of generated events (every action,
-// realistic field sizes, 1,000 users), each client an agent with its own
+// realistic field sizes, 1,000 users), each with its agent's id and an
 // increasing batch seq.
 type ingestLoad struct {
 	clients int
 	batch   int
+	// agents is the number of hosts whose agents send one host's events
+	// per batch, or 0 for batches that mix every host.
+	agents int
 	// bodies[c] are client c's request bodies, in seq order from 1.
 	bodies [][][]byte
 	events int
@@ -36,48 +40,100 @@ type ingestLoad struct {
 }
 
 // ingestGenerator writes request bodies from one generated event stream,
-// keeping each client's batch seq across calls.
+// keeping each agent's batch seq (and, per host, the events not yet in a
+// batch) across calls.
 type ingestGenerator struct {
-	gen  *eventgen.Generator
-	seqs []int64
-	buf  []byte
+	gen     *eventgen.Generator
+	clients int
+	// agents is 0 for mixed batches: each batch is the next stretch of the
+	// stream, every user and host mixed, and each client posts as one
+	// agent. Otherwise the stream has agents hosts and every batch holds
+	// one host's events, as that host's agent sends them; agent a posts
+	// through client a % clients.
+	agents  int
+	seqs    []int64
+	hostIdx map[string]int
+	pending [][]*event.Event
+	buf     []byte
 }
 
-func newIngestGenerator(clients, users int) *ingestGenerator {
-	return &ingestGenerator{gen: eventgen.New(1, eventgen.Options{Users: users}), seqs: make([]int64, clients)}
+func newIngestGenerator(clients, users, agents int) *ingestGenerator {
+	g := &ingestGenerator{clients: clients, agents: agents}
+	opts := eventgen.Options{Users: users}
+	if agents > 0 {
+		opts.Hosts = agents
+		g.seqs = make([]int64, agents)
+		g.hostIdx = map[string]int{}
+		g.pending = make([][]*event.Event, agents)
+	} else {
+		g.seqs = make([]int64, clients)
+	}
+	g.gen = eventgen.New(1, opts)
+	return g
 }
 
-// load generates batches batches of size events, dealt to the clients
-// round-robin.
+// load generates batches batches of size events. Mixed batches are dealt
+// to the clients round-robin; per-host batches go to their agent's client.
 func (g *ingestGenerator) load(batches, size int) (*ingestLoad, error) {
-	clients := len(g.seqs)
-	l := &ingestLoad{clients: clients, batch: size, bodies: make([][][]byte, clients)}
-	for k := range batches {
-		c := k % clients
-		g.seqs[c]++
-		buf := fmt.Appendf(g.buf[:0], `{"agent_id":"bench-agent-%d","seq":%d,"events":[`, c, g.seqs[c])
-		for i, e := range g.gen.Batch(size) {
+	l := &ingestLoad{clients: g.clients, batch: size, agents: g.agents, bodies: make([][][]byte, g.clients)}
+	add := func(agent, client int, evs []*event.Event) error {
+		g.seqs[agent]++
+		buf := fmt.Appendf(g.buf[:0], `{"agent_id":"bench-agent-%d","seq":%d,"events":[`, agent, g.seqs[agent])
+		for i, e := range evs {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
 			var err error
 			if buf, err = event.AppendJSON(buf, e); err != nil {
-				return nil, fmt.Errorf("encode generated event %s: %w", e.Event.ID, err)
+				return fmt.Errorf("encode generated event %s: %w", e.Event.ID, err)
 			}
 		}
 		buf = append(buf, "]}"...)
 		g.buf = buf
-		l.bodies[c] = append(l.bodies[c], bytes.Clone(buf))
-		l.events += size
+		l.bodies[client] = append(l.bodies[client], bytes.Clone(buf))
+		l.events += len(evs)
 		l.bytes += int64(len(buf))
+		return nil
+	}
+	if g.agents == 0 {
+		for k := range batches {
+			if err := add(k%g.clients, k%g.clients, g.gen.Batch(size)); err != nil {
+				return nil, err
+			}
+		}
+		return l, nil
+	}
+	for made := 0; made < batches; {
+		for _, e := range g.gen.Batch(size) {
+			a, ok := g.hostIdx[e.Host.Name]
+			if !ok {
+				a = len(g.hostIdx)
+				if a >= g.agents {
+					return nil, fmt.Errorf("the generated stream has more than %d hosts", g.agents)
+				}
+				g.hostIdx[e.Host.Name] = a
+			}
+			// Events past the last batch wait for the next load.
+			g.pending[a] = append(g.pending[a], e)
+			for len(g.pending[a]) >= size && made < batches {
+				if err := add(a, a%g.clients, g.pending[a][:size]); err != nil {
+					return nil, err
+				}
+				g.pending[a] = slices.Clone(g.pending[a][size:])
+				made++
+			}
+		}
 	}
 	return l, nil
 }
 
 // ingestResult is one measured ingest run.
 type ingestResult struct {
-	Clients      int     `json:"clients"`
-	BatchSize    int     `json:"batch_size"`
+	Clients   int `json:"clients"`
+	BatchSize int `json:"batch_size"`
+	// Agents is the number of hosts when every batch holds one host's
+	// events (--agents), or 0 when each batch mixes every host.
+	Agents       int     `json:"agents,omitempty"`
 	Batches      int     `json:"batches"`
 	Events       int     `json:"events"`
 	Stored       int64   `json:"stored"`
@@ -96,8 +152,12 @@ type ingestResult struct {
 }
 
 func (r ingestResult) String() string {
-	return fmt.Sprintf("ingest: %d clients, batches of %d: %d events stored in %.2fs = %.0f events/s (%.1f MB/s); %.1f µs CPU/event (whole process) = %.0f events per CPU-second; %d decisions, %d alerts; %.0f store commits (%.0f events each)",
-		r.Clients, r.BatchSize, r.Stored, r.WallSeconds, r.EventsPerSec, r.MBPerSec, r.CPUMicrosPerEvent, r.EventsPerCPUSecond, r.Decisions, r.Alerts, r.Commits, float64(r.Stored)/max(r.Commits, 1))
+	shape := "every host mixed in each batch"
+	if r.Agents > 0 {
+		shape = fmt.Sprintf("each batch one of %d hosts' events", r.Agents)
+	}
+	return fmt.Sprintf("ingest: %d clients, batches of %d (%s): %d events stored in %.2fs = %.0f events/s (%.1f MB/s); %.1f µs CPU/event (whole process) = %.0f events per CPU-second; %d decisions, %d alerts; %.0f store commits (%.0f events each)",
+		r.Clients, r.BatchSize, shape, r.Stored, r.WallSeconds, r.EventsPerSec, r.MBPerSec, r.CPUMicrosPerEvent, r.EventsPerCPUSecond, r.Decisions, r.Alerts, r.Commits, float64(r.Stored)/max(r.Commits, 1))
 }
 
 // run posts every prepared batch to url with token, each client posting
@@ -162,7 +222,7 @@ func (l *ingestLoad) run(ctx context.Context, url, token string) (ingestResult, 
 	if firstErr != nil {
 		return ingestResult{}, firstErr
 	}
-	r := ingestResult{Clients: l.clients, BatchSize: l.batch, Events: l.events, Stored: stored.Load(),
+	r := ingestResult{Clients: l.clients, BatchSize: l.batch, Agents: l.agents, Events: l.events, Stored: stored.Load(),
 		Decisions: decisions.Load(), Alerts: alerts.Load(), WallSeconds: wall.Seconds()}
 	for _, b := range l.bodies {
 		r.Batches += len(b)
@@ -188,9 +248,9 @@ type ingestReport struct {
 
 func (e *env) benchIngestCmd() *cobra.Command {
 	var (
-		events, batch, clients, users, rules int
-		dataDir, cpuProfile                  string
-		asJSON                               bool
+		events, batch, clients, users, agents, rules int
+		dataDir, cpuProfile                          string
+		asJSON                                       bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -198,14 +258,20 @@ func (e *env) benchIngestCmd() *cobra.Command {
 		Long: `Start a real Vigil server on a loopback port (API, SQLite store in a
 temporary directory, the built-in library evaluating every event) and post
 generated events to POST /api/v1/events in batches from concurrent clients,
-each an agent with its own batch sequence, as agents' uploaders do. The
-request bodies are generated before the clock starts. Reports events stored
+each an agent with its own batch sequence, as agents' uploaders do. By
+default every batch mixes the events of all users and hosts, the hardest
+case for the store's indexes; --agents N gives each batch one host's events,
+as a host's agent sends them, from N hosts the users share. The request
+bodies are generated before the clock starts. Reports events stored
 per second (wall clock) and the CPU time of the whole process per event,
 which a shared machine does not inflate.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if events <= 0 || batch <= 0 || clients <= 0 || users <= 0 || rules < 0 {
-				return &exitError{code: ExitUsage, err: errors.New("--events, --batch, --clients and --users must be positive, --rules not negative")}
+			if events <= 0 || batch <= 0 || clients <= 0 || users <= 0 || rules < 0 || agents < 0 {
+				return &exitError{code: ExitUsage, err: errors.New("--events, --batch, --clients and --users must be positive, --rules and --agents not negative")}
+			}
+			if agents > 0 && (agents < clients || agents > users) {
+				return &exitError{code: ExitUsage, err: fmt.Errorf("--agents %d: want at least --clients (%d) and at most --users (%d)", agents, clients, users)}
 			}
 			ctx := cmd.Context()
 			dir, cleanup, err := benchDir(dataDir, "vigil-bench-ingest-")
@@ -217,7 +283,7 @@ which a shared machine does not inflate.`,
 			if !asJSON {
 				fmt.Fprintf(e.stdout, "generating %d batches of %d events for %d clients…\n", batches, batch, clients)
 			}
-			load, err := newIngestGenerator(clients, users).load(batches, batch)
+			load, err := newIngestGenerator(clients, users, agents).load(batches, batch)
 			if err != nil {
 				return cannot(err)
 			}
@@ -258,6 +324,7 @@ which a shared machine does not inflate.`,
 	f.IntVar(&batch, "batch", 500, "events per batch")
 	f.IntVar(&clients, "clients", 4, "concurrent clients, each an agent posting its batches in order")
 	f.IntVar(&users, "users", 1000, "distinct users in the generated events")
+	f.IntVar(&agents, "agents", 0, "give every batch one host's events, as an agent sends them, from this many hosts (users share them); 0 mixes every user and host in each batch")
 	f.IntVar(&rules, "rules", 0, "evaluate with this many generated rules (engine/benchmark) instead of the built-in library, to see the server's own cost")
 	f.StringVar(&dataDir, "data-dir", "", "directory for the server's store (default: a temporary one, removed after)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run to this file")

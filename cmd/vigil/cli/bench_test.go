@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-itm/vigil/engine/benchmark"
+	"github.com/vigil-itm/vigil/event"
 )
 
 // BenchmarkIngestServer is `vigil bench ingest` as a Go benchmark: a real
@@ -41,7 +42,7 @@ func benchIngestServer(b *testing.B, bundle string, batch, clients int) {
 	srv, err := startBenchServer(ctx, o)
 	require.NoError(b, err)
 	defer func() { require.NoError(b, srv.Close()) }()
-	gen := newIngestGenerator(clients, 1000)
+	gen := newIngestGenerator(clients, 1000, 0)
 	var (
 		stored int64
 		wall   time.Duration
@@ -78,6 +79,16 @@ func TestBenchIngestCommand(t *testing.T) {
 	require.Equal(t, 4, rep.Result.Batches)
 	require.Positive(t, rep.Result.Decisions, "the built-in library finds something in 2,000 generated events")
 	require.Positive(t, rep.Result.Commits)
+	require.Zero(t, rep.Result.Agents)
+
+	// Agent-shaped batches: each one host's events, from 4 hosts.
+	code, stdout, stderr = run(t, "bench", "ingest", "--events", "2000", "--clients", "2", "--agents", "4", "--data-dir", t.TempDir(), "--json")
+	require.Equal(t, ExitOK, code, stderr)
+	rep = ingestReport{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep), stdout)
+	require.Equal(t, int64(2000), rep.Result.Stored)
+	require.Equal(t, 4, rep.Result.Batches)
+	require.Equal(t, 4, rep.Result.Agents)
 }
 
 // TestBenchCommandsRejectBadFlags checks the sub-commands' usage errors.
@@ -85,6 +96,9 @@ func TestBenchCommandsRejectBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"bench", "ingest", "--events", "0"},
 		{"bench", "ingest", "--rules", "-1"},
+		{"bench", "ingest", "--agents", "-1"},
+		{"bench", "ingest", "--agents", "2", "--clients", "4"},
+		{"bench", "ingest", "--agents", "20", "--users", "10"},
 		{"bench", "decide", "--concurrency", "0"},
 		{"bench", "agent-idle", "--duration", "0s"},
 		{"bench", "agent-idle", "--server", "http://127.0.0.1:1"},
@@ -92,4 +106,52 @@ func TestBenchCommandsRejectBadFlags(t *testing.T) {
 		code, _, stderr := run(t, args...)
 		require.Equal(t, ExitUsage, code, "%v: %s", args, stderr)
 	}
+}
+
+// TestIngestGeneratorPerHostBatches checks the agent-shaped load: every
+// batch holds one host's events under that host's agent id, each agent's
+// seq counts up from 1 on one client, and events left over from one load
+// start the next, so no event is sent twice or skipped.
+func TestIngestGeneratorPerHostBatches(t *testing.T) {
+	const clients, agents, size = 3, 6, 50
+	g := newIngestGenerator(clients, 60, agents)
+	seqs := map[string]int64{}
+	clientOf := map[string]int{}
+	ids := map[string]bool{}
+	for round := range 2 {
+		l, err := g.load(40, size)
+		require.NoError(t, err)
+		require.Equal(t, 40*size, l.events)
+		require.Equal(t, agents, l.agents)
+		n := 0
+		for c, bodies := range l.bodies {
+			for _, body := range bodies {
+				var req struct {
+					AgentID string            `json:"agent_id"`
+					Seq     int64             `json:"seq"`
+					Events  []json.RawMessage `json:"events"`
+				}
+				require.NoError(t, json.Unmarshal(body, &req))
+				require.Len(t, req.Events, size)
+				require.Equal(t, seqs[req.AgentID]+1, req.Seq, "round %d: %s's batches in seq order", round, req.AgentID)
+				seqs[req.AgentID] = req.Seq
+				if prev, ok := clientOf[req.AgentID]; ok {
+					require.Equal(t, prev, c, "an agent posts through one client")
+				}
+				clientOf[req.AgentID] = c
+				hosts := map[string]bool{}
+				for _, raw := range req.Events {
+					e, err := event.Decode(raw)
+					require.NoError(t, err)
+					hosts[e.Host.Name] = true
+					require.False(t, ids[e.Event.ID], "event %s sent twice", e.Event.ID)
+					ids[e.Event.ID] = true
+				}
+				require.Len(t, hosts, 1, "a batch holds one host's events")
+				n++
+			}
+		}
+		require.Equal(t, 40, n)
+	}
+	require.Len(t, seqs, agents, "every host's agent sent batches")
 }
