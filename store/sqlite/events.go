@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
+	"math"
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/store"
@@ -15,30 +15,6 @@ type events struct{ db *DB }
 
 var _ store.Events = events{}
 
-// The events table is clustered by event time: an event's rowid (rid) is
-// its time in milliseconds shifted left by ridSlotBits, plus a slot that
-// tells apart the events of one millisecond. So the table itself serves
-// time ranges, retention and paging, without a time index, and every
-// other index (user, host, action), which carries the rowid, is ordered by
-// time within its key. The exact time is kept in ts for filtering.
-const (
-	ridSlotBits = 20 // a million events per millisecond
-	ridSlots    = 1 << ridSlotBits
-	// Milliseconds that fit the rowid: about 278 years either side of
-	// 1970. Events outside are clamped (ts keeps their time).
-	maxRidMillis = 1<<(63-ridSlotBits) - 1
-	minRidMillis = -maxRidMillis
-)
-
-// ridMillis returns the rowid block of the millisecond of t.
-func ridMillis(t int64) int64 {
-	ms := t / 1e6
-	if t < 0 && t%1e6 != 0 {
-		ms-- // floor, for times before 1970
-	}
-	return min(max(ms, minRidMillis), maxRidMillis) << ridSlotBits
-}
-
 // encodedEvent is an event ready to insert, encoded by the caller's
 // goroutine so that the writer only writes.
 type encodedEvent struct {
@@ -47,8 +23,11 @@ type encodedEvent struct {
 	body                   []byte
 }
 
-const insertEvent = `INSERT INTO events (rid, id, ts, ingested, agent_id, seq, action, user_name, host_name, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+// insertEvent appends an event unless its id is stored: the rid SQLite
+// gives it is the last one plus one, so every batch writes at the end of
+// the table (see migration 0006).
+const insertEvent = `INSERT INTO events (id, ts, ingested, agent_id, seq, action, user_name, host_name, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
 // Append implements store.Events.
 func (s events) Append(ctx context.Context, agentID string, seq int64, evs []*event.Event) (store.AppendResult, error) {
@@ -133,101 +112,34 @@ ON CONFLICT (agent_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
 }
 
 // insertEvent stores one event unless its id is stored, and reports
-// whether it stored it. The slot of its rowid comes from a counter of the
-// writer, so that events of one millisecond get distinct rowids without a
-// lookup; only when that rowid is taken (the counter went round, or old
-// events arrive late) does it look up the first free one.
+// whether it stored it.
 func (tx *wtx) insertEvent(r *encodedEvent, ingested int64, agentID string, seq int64) (bool, error) {
-	block := ridMillis(r.ts)
-	rid := block | int64(tx.w.ridCounter%ridSlots)
-	tx.w.ridCounter++
-	for attempt := 0; ; attempt++ {
-		n, err := tx.execCount(insertEvent, rid, r.id, r.ts, ingested, agentID, seq, r.action, r.user, r.host, r.body)
-		if err != nil || n == 1 {
-			return n == 1, err
-		}
-		// Nothing inserted: a duplicate id, or the rowid is taken.
-		var dup bool
-		if err := tx.queryRow("SELECT EXISTS (SELECT 1 FROM events WHERE id = ?)", r.id).Scan(&dup); err != nil {
-			return false, classify(err)
-		}
-		if dup {
-			return false, nil
-		}
-		if attempt > 0 {
-			return false, errors.New("no free rowid for the event") // unreachable: the last rowid + 1 is free
-		}
-		var top sql.NullInt64
-		if err := tx.queryRow("SELECT MAX(rid) FROM events WHERE rid >= ? AND rid < ?", block, block+ridSlots).Scan(&top); err != nil {
-			return false, classify(err)
-		}
-		switch {
-		case !top.Valid:
-			rid = block
-		case top.Int64+1 < block+ridSlots:
-			rid = top.Int64 + 1
-		default:
-			// A million events in this millisecond: append the event after
-			// every other one. Time filters still hold (they also test ts);
-			// only its place in time order is off.
-			if err := tx.queryRow("SELECT MAX(rid) + 1 FROM events").Scan(&rid); err != nil {
-				return false, classify(err)
-			}
-		}
-	}
+	n, err := tx.execCount(insertEvent, r.id, r.ts, ingested, agentID, seq, r.action, r.user, r.host, r.body)
+	return n == 1, err
 }
 
 // Query implements store.Events.
 func (s events) Query(ctx context.Context, f store.EventFilter) ([]*event.Event, string, error) {
 	limit := store.PageLimit(f.Limit)
-	var w where
-	w.eq("user_name", f.User)
-	w.eq("host_name", f.Host)
-	w.eq("action", f.Action)
-	// The rowid range narrows the scan; the ts test is exact.
-	if !f.From.IsZero() {
-		from := nanos(f.From)
-		w.add("rid >= ? AND ts >= ?", ridMillis(from), from)
+	q, args, err := eventQuery(f, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("query events: %w", err)
 	}
-	if !f.To.IsZero() {
-		to := nanos(f.To)
-		w.add("rid < ? AND ts < ?", ridMillis(to)+ridSlots, to)
-	}
-	if f.Cursor != "" {
-		after, err := parseStringCursor(f.Cursor)
-		if err != nil {
-			return nil, "", fmt.Errorf("query events: %w", err)
-		}
-		rid, err := strconv.ParseInt(after, 10, 64)
-		if err != nil {
-			return nil, "", fmt.Errorf("query events: %w: malformed cursor %q", store.ErrInvalid, f.Cursor)
-		}
-		if f.Descending {
-			w.add("rid < ?", rid)
-		} else {
-			w.add("rid > ?", rid)
-		}
-	}
-	dir := ""
-	if f.Descending {
-		dir = " DESC"
-	}
-	q := "SELECT rid, body FROM events" + w.String() + " ORDER BY rid" + dir + " LIMIT " + strconv.Itoa(limit+1)
-	rows, err := s.db.query(ctx, q, w.args...)
+	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("query events: %w", err)
 	}
 	defer func() { _ = rows.Close() }() // errors surface from rows.Err
 	var (
 		out  []*event.Event
-		last int64
+		last position
 	)
 	for rows.Next() {
 		if len(out) == limit {
-			return out, stringCursor(strconv.FormatInt(last, 10)), nil
+			return out, last.String(), nil
 		}
 		var body []byte
-		if err := rows.Scan(&last, &body); err != nil {
+		if err := rows.Scan(&last.ts, &last.rid, &body); err != nil {
 			return nil, "", fmt.Errorf("query events: %w", classify(err))
 		}
 		e, err := event.Decode(body)
@@ -235,7 +147,7 @@ func (s events) Query(ctx context.Context, f store.EventFilter) ([]*event.Event,
 			// Only a stored body that is not an event at all fails here; a
 			// validation problem (rules may have changed since) keeps the
 			// event.
-			return nil, "", fmt.Errorf("query events: stored event %d: %w", last, err)
+			return nil, "", fmt.Errorf("query events: stored event %d: %w", last.rid, err)
 		}
 		out = append(out, e)
 	}
@@ -243,6 +155,24 @@ func (s events) Query(ctx context.Context, f store.EventFilter) ([]*event.Event,
 		return nil, "", fmt.Errorf("query events: %w", s.db.readErr(err))
 	}
 	return out, "", nil
+}
+
+// eventQuery returns the SELECT of one page of events in time order. It
+// always bounds ts from below, if need be by the lowest time: without a
+// range on ts the planner may scan another index and sort.
+func eventQuery(f store.EventFilter, limit int) (string, []any, error) {
+	var w where
+	w.eq("user_name", f.User)
+	w.eq("host_name", f.Host)
+	w.eq("action", f.Action)
+	if f.From.IsZero() {
+		w.add("ts >= ?", int64(math.MinInt64))
+	}
+	w.timeRange("ts", f.From, f.To)
+	if err := w.after(f.Cursor, "ts", "rid", f.Descending); err != nil {
+		return "", nil, err
+	}
+	return "SELECT ts, rid, body FROM events" + w.String() + order("ts", "rid", f.Descending, limit), w.args, nil
 }
 
 // LastSeq implements store.Events.

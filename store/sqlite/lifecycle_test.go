@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/store"
 )
 
@@ -418,4 +419,115 @@ func TestMetrics(t *testing.T) {
 
 	require.NoError(t, db.Close())
 	require.Empty(t, gather(t, reg), "Close unregisters")
+}
+
+// TestArrivalOrderMigrationKeepsTimeOrder opens a database whose events
+// were stored clustered by event time (before migration 0006: the rowid
+// was the event's millisecond << 20 plus a slot), migrates it, appends
+// events whose times fall between and before the old ones, and checks
+// that every listing still comes in event time order, on every page, in
+// both directions and through each filter index.
+func TestArrivalOrderMigrationKeepsTimeOrder(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := Open(ctx, path, Options{migrations: migrationsUpTo(t, 5)})
+	require.NoError(t, err)
+	base := time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)
+	oldEvents := genEvents(1, 30)
+	for i, e := range oldEvents {
+		e.Timestamp = base.Add(time.Duration(2*i) * time.Second) // even seconds
+		body, err := event.Encode(e)
+		require.NoError(t, err)
+		ms := e.Timestamp.UnixMilli()
+		require.NoError(t, old.writer.submit(ctx, 1, false, func(tx *wtx) error {
+			_, err := tx.exec(`INSERT INTO events (rid, id, ts, ingested, agent_id, seq, action, user_name, host_name, body)
+VALUES (?, ?, ?, ?, 'old-agent', 1, ?, ?, ?, ?)`, ms<<20|int64(i), e.Event.ID, e.Timestamp.UnixNano(), e.Timestamp.UnixNano(),
+				e.Event.Action, e.User.Name, e.Host.Name, body)
+			return err
+		}))
+	}
+	require.NoError(t, old.Close())
+
+	db := openAt(t, path, Options{})
+	newEvents := genEvents(2, 31)
+	for i, e := range newEvents {
+		e.Timestamp = base.Add(time.Duration(2*i-1) * time.Second) // odd seconds, one before the first old event
+	}
+	res, err := db.Events().Append(ctx, "new-agent", 1, newEvents)
+	require.NoError(t, err)
+	require.Equal(t, 31, res.Stored)
+
+	inOrder := func(evs []*event.Event, desc bool) {
+		t.Helper()
+		for i := 1; i < len(evs); i++ {
+			a, b := evs[i-1].Timestamp, evs[i].Timestamp
+			if desc {
+				a, b = b, a
+			}
+			require.True(t, a.Before(b), "%d: %v then %v", i, evs[i-1].Timestamp, evs[i].Timestamp)
+		}
+	}
+	for _, desc := range []bool{false, true} {
+		all := queryAll(t, db, store.EventFilter{Limit: 7, Descending: desc})
+		require.Len(t, all, 61)
+		inOrder(all, desc)
+		if desc {
+			require.Equal(t, newEvents[30].Event.ID, all[0].Event.ID)
+		} else {
+			require.Equal(t, newEvents[0].Event.ID, all[0].Event.ID)
+		}
+		window := queryAll(t, db, store.EventFilter{From: base.Add(10 * time.Second), To: base.Add(20 * time.Second), Limit: 3, Descending: desc})
+		require.Len(t, window, 10)
+		inOrder(window, desc)
+	}
+	user := oldEvents[0].User.Name
+	want := 0
+	for _, e := range append(append([]*event.Event{}, oldEvents...), newEvents...) {
+		if e.User.Name == user {
+			want++
+		}
+	}
+	got := queryAll(t, db, store.EventFilter{User: user, Limit: 2})
+	require.Len(t, got, want)
+	inOrder(got, false)
+	for _, e := range got {
+		require.Equal(t, user, e.User.Name)
+	}
+
+	// Each listing reads the index for its filter, in order, without a
+	// sort, on the first page and after a cursor.
+	cursor := position{ts: 1, rid: 2}.String()
+	for _, c := range []struct {
+		f     store.EventFilter
+		index string
+	}{
+		{store.EventFilter{}, "events_ts"},
+		{store.EventFilter{From: base, To: base.Add(time.Hour)}, "events_ts"},
+		{store.EventFilter{To: base}, "events_ts"},
+		{store.EventFilter{User: user}, "events_user"},
+		{store.EventFilter{Host: "h", From: base}, "events_host"},
+		{store.EventFilter{Action: "file-read"}, "events_action"},
+	} {
+		for _, desc := range []bool{false, true} {
+			for _, cur := range []string{"", cursor} {
+				f := c.f
+				f.Descending, f.Cursor = desc, cur
+				q, args, err := eventQuery(f, 100)
+				require.NoError(t, err)
+				rows, err := db.readers.Query("EXPLAIN QUERY PLAN "+q, args...)
+				require.NoError(t, err)
+				var plan string
+				for rows.Next() {
+					var id, parent, unused int
+					var detail string
+					require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+					plan += detail + "; "
+				}
+				require.NoError(t, rows.Err())
+				require.NoError(t, rows.Close())
+				require.Contains(t, plan, c.index, "%+v", f)
+				require.NotContains(t, plan, "TEMP B-TREE", "%+v: no sort", f)
+			}
+		}
+	}
 }

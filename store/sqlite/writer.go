@@ -59,9 +59,6 @@ type writer struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt // prepared on conn, owned by the goroutine
 
-	// ridCounter numbers the events the writer inserts (see insertEvent).
-	ridCounter uint64
-
 	walPath  string
 	walLimit int64
 	commits  int
