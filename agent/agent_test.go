@@ -21,6 +21,7 @@ import (
 
 	"github.com/vigil-itm/vigil/evidence"
 	"github.com/vigil-itm/vigil/internal/syncbuf"
+	"github.com/vigil-itm/vigil/internal/testrun"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -221,23 +222,7 @@ func runAgent(t *testing.T, cfg agent.Config) (*agent.Agent, func()) {
 	t.Helper()
 	a, err := agent.New(cfg, agent.Options{Version: "test", Logger: slog.New(slog.DiscardHandler), Directory: directory})
 	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				require.NoError(t, err)
-			case <-time.After(30 * time.Second):
-				t.Fatal("agent did not stop")
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return a, stop
+	return a, testrun.Start(t, "agent", 30*time.Second, a.Run)
 }
 
 var idSeq atomic.Int64

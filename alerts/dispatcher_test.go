@@ -27,6 +27,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/vigil-itm/vigil/internal/testrun"
 	"github.com/vigil-itm/vigil/store"
 )
 
@@ -58,17 +59,7 @@ func newDispatcher(t *testing.T, cfg Config) *testDispatcher {
 
 func (td *testDispatcher) start(t *testing.T) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- td.Run(ctx) }()
-	var once sync.Once
-	td.stop = func() {
-		once.Do(func() {
-			cancel()
-			require.NoError(t, <-done)
-		})
-	}
-	t.Cleanup(td.stop)
+	td.stop = testrun.Start(t, "dispatcher", time.Minute, td.Run)
 }
 
 func (td *testDispatcher) counter(name, sink string) float64 {

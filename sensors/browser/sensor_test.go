@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/internal/testrun"
 	"github.com/vigil-itm/vigil/sensors"
 )
 
@@ -79,17 +80,7 @@ func runSensor(t *testing.T, cfg Config, dataDir string) (s *Sensor, c *collecto
 	require.NoError(t, os.MkdirAll(cfg.TempDir, 0o700))
 	s = New(cfg, sensors.Env{DataDir: dataDir})
 	c = &collector{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, c.emit) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			require.NoError(t, <-done)
-		})
-	}
-	t.Cleanup(stop)
+	stop = testrun.Start(t, "browser sensor", time.Minute, func(ctx context.Context) error { return s.Run(ctx, c.emit) })
 	return s, c, stop
 }
 

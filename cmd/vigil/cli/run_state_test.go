@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/internal/syncbuf"
+	"github.com/vigil-itm/vigil/internal/testrun"
 )
 
 // runningServer is `vigil run` on a data directory, serving until stop.
@@ -41,22 +41,7 @@ func startRun(t *testing.T, dir string, local *localAgent) runningServer {
 	c.DataDir = dir
 	c.API.ListenAddr = "127.0.0.1:0"
 	require.NoError(t, c.Validate())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- e.serve(ctx, &c, local) }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				require.NoError(t, err)
-			case <-time.After(60 * time.Second):
-				t.Fatal("vigil run did not stop")
-			}
-		})
-	}
-	t.Cleanup(stop)
+	stop := testrun.Start(t, "vigil run", time.Minute, func(ctx context.Context) error { return e.serve(ctx, &c, local) })
 	addr := regexp.MustCompile(`API (http://[0-9.:]+)/api/v1`)
 	var base string
 	require.Eventually(t, func() bool {

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/internal/testrun"
 	"github.com/vigil-itm/vigil/sensors"
 )
 
@@ -69,23 +70,7 @@ func (e *Events) Find(match func(*event.Event) bool) []event.Event {
 // stop may be called more than once.
 func Run(t testing.TB, s sensors.Sensor, emit func(event.Event)) (stop func()) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx, emit) }()
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			cancel()
-			select {
-			case err := <-done:
-				require.NoError(t, err, "%s sensor: Run", s.Name())
-			case <-time.After(Wait):
-				t.Errorf("%s sensor did not stop within %v", s.Name(), Wait)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	return testrun.Start(t, s.Name()+" sensor", Wait, func(ctx context.Context) error { return s.Run(ctx, emit) })
 }
 
 // Start runs s like Run, collecting what it emits in a new Events.
