@@ -11,7 +11,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,7 +118,7 @@ func (g *ingestGenerator) load(batches, size int) (*ingestLoad, error) {
 				if err := add(a, a%g.clients, g.pending[a][:size]); err != nil {
 					return nil, err
 				}
-				g.pending[a] = slices.Clone(g.pending[a][size:])
+				g.pending[a] = g.pending[a][size:] // the batch is encoded already
 				made++
 			}
 		}
