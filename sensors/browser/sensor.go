@@ -38,6 +38,8 @@ type Sensor struct {
 	users   map[string]string   // uid → user name
 	mode    string              // "fsnotify" or "poll"
 	now     func() time.Time
+	// snapshot copies a database; takeSnapshot, but for tests.
+	snapshot func(path, tempRoot string) (*snapshot, error)
 }
 
 var (
@@ -54,7 +56,28 @@ type tracked struct {
 	dirty   bool      // a notification said it was written since
 	due     time.Time // when to read it next; zero: not due
 	more    bool      // the last read stopped at max_rows_per_poll
+	busy    int       // reads in a row that found it changing during every copy
 	lastErr error
+}
+
+// busyLimit is how many reads in a row may find a database changing during
+// every copy before the sensor says it cannot read it. A browser writing
+// its history while it is copied is normal: such a read is tried again
+// soon (busyDelay), and is not a failure until it keeps happening.
+const busyLimit = 5
+
+// busyDelay is how long to wait before reading again a database found
+// changing at its n-th read in a row: the debounce, doubled each time,
+// at least 10ms and at most the poll interval.
+func (s *Sensor) busyDelay(n int) time.Duration {
+	d := max(s.cfg.Debounce, 10*time.Millisecond)
+	for range n - 1 {
+		if d >= s.cfg.PollInterval {
+			break
+		}
+		d *= 2
+	}
+	return min(d, max(s.cfg.PollInterval, 10*time.Millisecond))
 }
 
 // New returns a sensor for cfg, which must be valid.
@@ -74,6 +97,7 @@ func New(cfg Config, env sensors.Env) *Sensor {
 		cursors:  map[string]Cursor{},
 		users:    map[string]string{},
 		now:      time.Now,
+		snapshot: takeSnapshot,
 	}
 	if !slices.Contains(cfg.IncludeCategories, IncludeAll) {
 		s.include = map[string]bool{}
@@ -276,7 +300,20 @@ func (s *Sensor) readDue(ctx context.Context, emit func(event.Event)) {
 		}
 		t := s.dbs[p]
 		t.due = time.Time{}
-		t.lastErr = s.readDatabase(ctx, t, emit)
+		err := s.readDatabase(ctx, t, emit)
+		if errors.Is(err, errChanging) && ctx.Err() == nil {
+			t.busy++
+			if t.busy < busyLimit {
+				// Being written: read it again soon, whether or not
+				// a notification comes. The last error stands.
+				s.log.Debug("history database changing while copied; reading again", "path", t.Path, "attempt", t.busy)
+				schedule(t, s.now().Add(s.busyDelay(t.busy)))
+				continue
+			}
+		} else {
+			t.busy = 0
+		}
+		t.lastErr = err
 		if t.lastErr != nil && ctx.Err() == nil {
 			s.track.Failed(t.lastErr)
 			s.log.Warn("history database not read", "path", t.Path, "error", t.lastErr)
@@ -326,7 +363,7 @@ func (s *Sensor) readDatabase(ctx context.Context, t *tracked, emit func(event.E
 	}
 	readAt := s.now()
 	t.dirty = false // a notification from now on asks for another read
-	snap, err := takeSnapshot(t.Path, s.cfg.TempDir)
+	snap, err := s.snapshot(t.Path, s.cfg.TempDir)
 	if err != nil {
 		return fmt.Errorf("browser: %s: %w", t.Path, err)
 	}

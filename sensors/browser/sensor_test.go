@@ -2,6 +2,7 @@ package browser
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -179,4 +180,103 @@ func TestChromiumHistoryWhileRunning(t *testing.T) {
 	h.chromiumVisit("https://www.dropbox.com/home", "Files - Dropbox", time.Now(), 0)
 	c2.waitFor(t, event.ActionWebVisit, "https://www.dropbox.com/home")
 	require.Len(t, c2.events(), 1, "events repeated after a restart: %v", c2.events())
+}
+
+// busySnapshots makes the copies of a database fail as if it changed during
+// every copy, as many times as told, and records the sensor's state at
+// every copy.
+type busySnapshots struct {
+	mu     sync.Mutex
+	s      *Sensor
+	fail   int // copies left to fail
+	copies int
+	states []string // at each copy, before it
+}
+
+func (b *busySnapshots) take(path, tempRoot string) (*snapshot, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.copies++
+	b.states = append(b.states, b.s.Health().State)
+	if b.fail > 0 {
+		b.fail--
+		return nil, fmt.Errorf("copy %s: %w", path, errChanging)
+	}
+	return takeSnapshot(path, tempRoot)
+}
+
+func (b *busySnapshots) failNext(n int) {
+	b.mu.Lock()
+	b.fail = n
+	b.states = nil
+	b.mu.Unlock()
+}
+
+func (b *busySnapshots) left() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.fail
+}
+
+func (b *busySnapshots) seen() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.states)
+}
+
+// A browser writing its history while the sensor copies it is normal: the
+// sensor reads it again soon, without waiting for a notification, and
+// stays ok. Only a database that keeps changing through busyLimit reads in
+// a row degrades it, until a read succeeds.
+func TestDatabaseChangingWhileCopied(t *testing.T) {
+	root := t.TempDir()
+	path := filepath.Join(root, "home", "alice", ".config", "google-chrome", "Default", "History")
+	h := newChromiumHistory(t, path)
+	h.chromiumVisit("https://www.dropbox.com/a", "A", time.Now().Add(-time.Minute), 0)
+
+	cfg := testConfig(root)
+	cfg.PollInterval = time.Hour // no poll: only the sensor's own retry reads again
+	require.NoError(t, cfg.Validate())
+	require.NoError(t, os.MkdirAll(cfg.TempDir, 0o700))
+	s := New(cfg, sensors.Env{DataDir: t.TempDir()})
+	b := &busySnapshots{s: s, fail: busyLimit - 1}
+	s.snapshot = b.take
+	c := &collector{}
+	testrun.Start(t, "browser sensor", time.Minute, func(ctx context.Context) error { return s.Run(ctx, c.emit) })
+
+	// busyLimit-1 busy reads, then one that succeeds.
+	c.waitFor(t, event.ActionWebVisit, "https://www.dropbox.com/a")
+	require.Equal(t, slices.Repeat([]string{sensors.StateOK}, busyLimit), b.seen(), "state before each copy")
+	require.Eventually(t, func() bool { return s.Health().State == sensors.StateOK }, 5*time.Second, 5*time.Millisecond)
+	require.Zero(t, s.Health().Errors, "a busy database is not a failure")
+
+	// busyLimit busy reads in a row: degraded, saying why.
+	b.failNext(busyLimit)
+	h.chromiumVisit("https://www.dropbox.com/b", "B", time.Now(), 0)
+	require.Eventually(t, func() bool { return b.left() == 0 && s.Health().State == sensors.StateDegraded }, 10*time.Second, 5*time.Millisecond)
+	health := s.Health()
+	require.Contains(t, health.Message, "1 failed at their last read")
+	require.Contains(t, health.Message, errChanging.Error())
+	require.Equal(t, uint64(1), health.Errors)
+	_, found := c.find(event.ActionWebVisit, "https://www.dropbox.com/b")
+	require.False(t, found)
+
+	// It settles: the next change is read, and the sensor is ok again.
+	h.chromiumVisit("https://www.dropbox.com/c", "C", time.Now(), 0)
+	c.waitFor(t, event.ActionWebVisit, "https://www.dropbox.com/b")
+	c.waitFor(t, event.ActionWebVisit, "https://www.dropbox.com/c")
+	require.Eventually(t, func() bool { return s.Health().State == sensors.StateOK }, 5*time.Second, 5*time.Millisecond)
+}
+
+func TestBusyDelay(t *testing.T) {
+	s := New(Config{Debounce: 2 * time.Second, PollInterval: 15 * time.Second}, sensors.Env{})
+	var got []time.Duration
+	for n := 1; n <= busyLimit; n++ {
+		got = append(got, s.busyDelay(n))
+	}
+	require.Equal(t, []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second, 15 * time.Second, 15 * time.Second}, got)
+	s = New(Config{Debounce: 0, PollInterval: 50 * time.Millisecond}, sensors.Env{})
+	require.Equal(t, 10*time.Millisecond, s.busyDelay(1))
+	require.Equal(t, 40*time.Millisecond, s.busyDelay(3))
+	require.Equal(t, 50*time.Millisecond, s.busyDelay(9))
 }
