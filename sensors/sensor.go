@@ -301,7 +301,8 @@ func (t *Tracker) Ended(ctx context.Context, mode string, err error) error {
 	return nil
 }
 
-// Emitted counts one emitted event.
+// Emitted counts one emitted event. Call it before handing the event
+// over, so that whoever receives the event finds it counted.
 func (t *Tracker) Emitted() {
 	t.mu.Lock()
 	t.health.Events++

@@ -486,8 +486,8 @@ func (s *Sensor) newEvent(t *tracked, usr *event.User, action string, when time.
 }
 
 func (s *Sensor) emit(emit func(event.Event), ev event.Event) {
-	emit(ev)
 	s.track.Emitted()
+	emit(ev)
 }
 
 // userOf returns the owner of the database file, else the home's name.

@@ -237,8 +237,8 @@ func (s *Sensor) handleChange(t *transfer, wat x11.WindowAtoms, hub *x11.Hub, n 
 		e.Event.Outcome = "unknown"
 	}
 	e.Normalize()
-	emit(e)
 	s.tracker.Emitted()
+	emit(e)
 	return readErr
 }
 

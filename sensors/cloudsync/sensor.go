@@ -290,8 +290,8 @@ func (s *Sensor) report(p string, emit func(event.Event)) {
 		Labels:      map[string]string{"sync_folder": f.Path},
 	}
 	ev.Normalize()
-	emit(ev)
 	s.track.Emitted()
+	emit(ev)
 }
 
 // hashFile streams the file through SHA-256, reading at most limit bytes

@@ -356,8 +356,8 @@ func (s *Sensor) report(raw []byte, f *folder, fi os.FileInfo, emit func(event.E
 	}, s.users.User(owner.UID(fi)))
 	ev.Labels = map[string]string{"mail_folder": f.Path}
 	ev.Normalize()
-	emit(ev)
 	s.track.Emitted()
+	emit(ev)
 }
 
 // newEvent builds an email-sent event and counts external recipients.
@@ -438,8 +438,8 @@ func (s *Sensor) reportPostfix(when time.Time, m *postfixMessage, emit func(even
 	u := s.users.User(m.uid)
 	ev := s.newEvent(when, &event.Email{From: m.from, To: m.sent, MessageID: m.messageID, Size: m.size, Client: "postfix"}, u)
 	ev.Normalize()
-	emit(ev)
 	s.track.Emitted()
+	emit(ev)
 }
 
 // save writes the state when it changed.

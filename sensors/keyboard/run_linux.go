@@ -119,8 +119,8 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 		if st, ok := hub.Clipboard(); ok {
 			clip = &st
 		}
-		emit(comboEvent(cb, clip, targetMasked))
 		s.tracker.Emitted()
+		emit(comboEvent(cb, clip, targetMasked))
 	}
 
 	for {

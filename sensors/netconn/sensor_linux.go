@@ -315,8 +315,8 @@ func (s *Sensor) opened(now time.Time, c *conn, emit func(event.Event)) {
 			return
 		}
 	}
-	emit(s.newEvent(now, event.ActionConnectionOpened, c, 0))
 	s.track.Emitted()
+	emit(s.newEvent(now, event.ActionConnectionOpened, c, 0))
 }
 
 func (s *Sensor) upload(now time.Time, c *conn, emit func(event.Event)) {
@@ -326,8 +326,8 @@ func (s *Sensor) upload(now time.Time, c *conn, emit func(event.Event)) {
 		return
 	}
 	s.name(c) // the answer may have come after the connection was first seen
-	emit(s.newEvent(now, event.ActionWebUpload, c, int64(n)))
 	s.track.Emitted()
+	emit(s.newEvent(now, event.ActionWebUpload, c, int64(n)))
 }
 
 func (s *Sensor) newEvent(now time.Time, action string, c *conn, sent int64) event.Event {

@@ -222,6 +222,6 @@ func (s *Sensor) report(key string, p PageLine, pages int64, emit func(event.Eve
 		}
 	}
 	ev.Normalize()
-	emit(ev)
 	s.track.Emitted()
+	emit(ev)
 }

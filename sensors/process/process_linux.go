@@ -272,8 +272,8 @@ func (s *Sensor) send(e event.Event, emit func(event.Event)) {
 		return
 	}
 	e.Normalize()
-	emit(e)
 	s.tracker.Emitted()
+	emit(e)
 }
 
 // skip applies the noise controls.

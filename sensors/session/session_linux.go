@@ -214,8 +214,8 @@ func (s *Sensor) emit(emit func(event.Event), action string, r Record, t time.Ti
 		e.Process = &event.Process{PID: int64(r.PID)}
 	}
 	e.Normalize()
-	emit(e)
 	s.tracker.Emitted()
+	emit(e)
 }
 
 // uid looks up a login name's uid once.

@@ -288,8 +288,8 @@ func (s *Sensor) command(sess *session, m Message, t time.Time, emit func(event.
 		e.Labels = map[string]string{"command_approximate": "true"}
 	}
 	e.Normalize()
-	emit(e)
 	s.tracker.Emitted()
+	emit(e)
 }
 
 // sessionID scopes the client's id by the peer's uid, so that no user can

@@ -102,8 +102,8 @@ func (s *Sensor) run(ctx context.Context, emit func(event.Event)) error {
 					continue
 				}
 				locked = on
-				emit(lockEvent(time.Now(), on, c.Display.String(), x11.ProcessUser(f.last.PID)))
 				s.tracker.Emitted()
+				emit(lockEvent(time.Now(), on, c.Display.String(), x11.ProcessUser(f.last.PID)))
 			}
 		}
 	}
@@ -158,8 +158,8 @@ func (f *follower) check() error {
 	if w == 0 {
 		return nil
 	}
-	f.emit(focusEvent(time.Now(), &info))
 	f.s.tracker.Emitted()
+	f.emit(focusEvent(time.Now(), &info))
 	return nil
 }
 

@@ -33,10 +33,14 @@ type Events struct {
 }
 
 // Emit is the emit function to give a sensor.
-func (e *Events) Emit(ev event.Event) {
+func (e *Events) Emit(ev event.Event) { e.add(ev) }
+
+// add collects ev and returns how many events were collected.
+func (e *Events) add(ev event.Event) int {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.evs = append(e.evs, ev)
-	e.mu.Unlock()
+	return len(e.evs)
 }
 
 // All returns a copy of the events so far.
@@ -73,11 +77,22 @@ func Run(t testing.TB, s sensors.Sensor, emit func(event.Event)) (stop func()) {
 	return testrun.Start(t, s.Name()+" sensor", Wait, func(ctx context.Context) error { return s.Run(ctx, emit) })
 }
 
-// Start runs s like Run, collecting what it emits in a new Events.
+// Start runs s like Run, collecting what it emits in a new Events. When s
+// reports its health, every event must already be counted in it when it is
+// emitted: a test that saw N events may then expect the health to count N.
 func Start(t testing.TB, s sensors.Sensor) (*Events, func()) {
 	t.Helper()
 	evs := &Events{}
-	return evs, Run(t, s, evs.Emit)
+	emit := evs.Emit
+	if h, ok := s.(sensors.HealthReporter); ok {
+		emit = func(ev event.Event) {
+			n := evs.add(ev)
+			if counted := h.Health().Events; counted < uint64(n) {
+				t.Errorf("%s sensor: event %d (%s) emitted before it was counted: its health counts %d", s.Name(), n, ev.Event.Action, counted)
+			}
+		}
+	}
+	return evs, Run(t, s, emit)
 }
 
 // WaitState waits until the sensor's health is in one of states and fails
