@@ -80,6 +80,7 @@ func Run(t testing.TB, s sensors.Sensor, emit func(event.Event)) (stop func()) {
 // Start runs s like Run, collecting what it emits in a new Events. When s
 // reports its health, every event must already be counted in it when it is
 // emitted: a test that saw N events may then expect the health to count N.
+// Health is called from the goroutine that emits.
 func Start(t testing.TB, s sensors.Sensor) (*Events, func()) {
 	t.Helper()
 	evs := &Events{}
