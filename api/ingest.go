@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -267,6 +266,7 @@ func (s *Server) recordAgentDecisions(ctx context.Context, b *decodedBatch) (dec
 	for _, e := range b.events {
 		inBatch[e.Event.ID] = true
 	}
+	var recs []store.DecisionRecord
 	for _, d := range b.decisions {
 		if !inBatch[d.EventID] {
 			s.log.Warn("agent decision about an event outside its batch ignored", "agent_id", b.agentID, "decision_id", d.DecisionID, "event_id", d.EventID)
@@ -280,20 +280,10 @@ func (s *Server) recordAgentDecisions(ctx context.Context, b *decodedBatch) (dec
 			s.metrics.persistErrors.Inc()
 			continue
 		}
-		stored, alerted := s.persistDecision(ctx, rec)
-		if stored {
-			decisions++
-		}
-		if alerted {
-			alerts++
-		}
+		recs = append(recs, rec)
 	}
-	return decisions, alerts
+	return s.raise(ctx, recs)
 }
-
-// persistWorkers bounds the decisions of one batch stored concurrently, so
-// that the store's writer can commit them together.
-const persistWorkers = 64
 
 // evaluateStored evaluates newly stored events in batch order, records
 // the decisions that have findings and raises the alerts they ask for. A
@@ -322,57 +312,36 @@ func (s *Server) evaluateStored(ctx context.Context, events []*event.Event) (dec
 		}
 		recs = append(recs, rec)
 	}
-	if len(recs) == 0 {
-		return 0, 0
-	}
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	next := make(chan store.DecisionRecord)
-	for range min(persistWorkers, len(recs)) {
-		wg.Go(func() {
-			for rec := range next {
-				stored, alerted := s.persistDecision(ctx, rec)
-				mu.Lock()
-				if stored {
-					decisions++
-				}
-				if alerted {
-					alerts++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	for _, rec := range recs {
-		next <- rec
-	}
-	close(next)
-	wg.Wait()
+	decisions, alerts = s.raise(ctx, recs)
 	s.metrics.decisions.Add(float64(decisions))
 	s.metrics.alerts.Add(float64(alerts))
 	return decisions, alerts
 }
 
-// persistDecision records one decision and, when it alerts, its alert.
-func (s *Server) persistDecision(ctx context.Context, rec store.DecisionRecord) (stored, alerted bool) {
-	if err := s.deps.Decisions.Put(ctx, rec); err != nil {
-		s.metrics.persistErrors.Inc()
-		s.log.Error("store decision", "decision_id", rec.ID, "event_id", rec.EventID, "err", err)
-		return false, false
+// raise stores decisions and raises their alerts, in one write of the
+// store, and hands every new alert to the sinks. It returns how many
+// decisions were stored (now or before) and how many alerts created.
+func (s *Server) raise(ctx context.Context, recs []store.DecisionRecord) (decisions, alerts int) {
+	if len(recs) == 0 {
+		return 0, 0
 	}
-	if !rec.Alert {
-		return true, false
+	res, _ := s.deps.Alerts.Raise(ctx, recs) // every failure is also in its record's result
+	for i, r := range res {
+		rec := recs[i]
+		switch {
+		case r.Err != nil:
+			s.metrics.persistErrors.Inc()
+			s.log.Error("store decision and alert", "decision_id", rec.ID, "event_id", rec.EventID, "err", r.Err)
+			continue
+		case r.Created:
+			alerts++
+			if s.deps.Sinks != nil {
+				s.deps.Sinks.Dispatch(r.Alert, rec)
+			}
+		}
+		decisions++
 	}
-	a, created, err := s.deps.Alerts.Create(ctx, rec)
-	if err != nil {
-		s.metrics.persistErrors.Inc()
-		s.log.Error("raise alert", "decision_id", rec.ID, "event_id", rec.EventID, "err", err)
-		return true, false
-	}
-	if created && s.deps.Sinks != nil {
-		s.deps.Sinks.Dispatch(a, rec)
-	}
-	return true, created
+	return decisions, alerts
 }
 
 // decisionRecord is what the store keeps of a decision.

@@ -134,12 +134,30 @@ type AlertFilter struct {
 //
 // History returns an alert's changes, oldest first, or ErrNotFound.
 //
+// Raise records decisions and raises their alerts in one write: for each
+// record in order, what Decisions.Put does, then, when d.Alert is set, what
+// Create does. It returns one result per record. A record Put would refuse
+// (ErrInvalid) gets that error and is skipped; when the write itself fails,
+// every other record gets its error too, which Raise also returns.
+//
 // All methods are safe for concurrent use; concurrent updates of one alert
 // are serialised, each seeing the result of the one before.
 type Alerts interface {
 	Create(ctx context.Context, d DecisionRecord) (a Alert, created bool, err error)
+	Raise(ctx context.Context, recs []DecisionRecord) ([]Raised, error)
 	Get(ctx context.Context, id string) (Alert, error)
 	List(ctx context.Context, f AlertFilter) (alerts []Alert, next string, err error)
 	Update(ctx context.Context, id string, u AlertUpdate) (Alert, error)
 	History(ctx context.Context, id string) ([]AlertChange, error)
+}
+
+// Raised is what Alerts.Raise did with one decision record.
+type Raised struct {
+	// Err is why the decision was not stored; nil when it is stored (now
+	// or before).
+	Err error
+	// Alert is the decision's alert, when it alerts and Err is nil.
+	Alert Alert
+	// Created reports that Alert was created by this call.
+	Created bool
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/store"
@@ -58,51 +59,116 @@ func (s alerts) Create(ctx context.Context, d store.DecisionRecord) (store.Alert
 		a       store.Alert
 		created bool
 	)
-	err = s.db.write(ctx, 2+len(d.RuleIDs), func(tx *wtx) error {
+	err = s.db.write(ctx, alertRows(d), func(tx *wtx) error {
 		var err error
-		a, _, err = scanAlert(tx.queryRow("SELECT "+alertColumns+" FROM alerts WHERE decision_id = ?", d.ID))
-		if err == nil {
-			created = false
-			return nil
-		}
-		if !errors.Is(err, sql.ErrNoRows) {
-			return classify(err)
-		}
-		res, err := tx.exec(`INSERT INTO alerts (id, decision_id, ts, created, updated, event_id, action, user_name,
-host_name, severity, risk_score, rule_ids, bundle_name, bundle_revision, status)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, d.ID, nanos(d.Time), nanos(now), nanos(now), d.EventID, d.Action, d.User, d.Host, d.Severity,
-			d.RiskScore, ruleIDs, d.BundleName, d.BundleRevision, string(store.StatusOpen))
-		if err != nil {
-			return err
-		}
-		rid, err := res.LastInsertId()
-		if err != nil {
-			return classify(err)
-		}
-		for _, r := range d.RuleIDs {
-			if _, err := tx.exec("INSERT OR IGNORE INTO alert_rules (rule_id, alert_rid) VALUES (?, ?)", r, rid); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.exec(`INSERT INTO alert_history (alert_rid, ts, actor, from_status, to_status, comment)
-VALUES (?, ?, ?, '', ?, ?)`, rid, nanos(now), systemActor, string(store.StatusOpen), "raised by decision "+d.ID); err != nil {
-			return err
-		}
-		created = true
-		a = store.Alert{
-			ID: id, DecisionID: d.ID, Time: fromNanos(nanos(d.Time)), Created: fromNanos(nanos(now)), Updated: fromNanos(nanos(now)),
-			EventID: d.EventID, Action: d.Action, User: d.User, Host: d.Host, Severity: d.Severity,
-			RiskScore: d.RiskScore, BundleName: d.BundleName, BundleRevision: d.BundleRevision,
-			Status: store.StatusOpen,
-		}
-		a.RuleIDs, err = parseList(ruleIDs)
+		a, created, err = raiseAlert(tx, d, ruleIDs, id, now)
 		return err
 	})
 	if err != nil {
 		return store.Alert{}, false, fmt.Errorf("create alert for decision %q: %w", d.ID, err)
 	}
 	return a, created, nil
+}
+
+// Raise implements store.Alerts.
+func (s alerts) Raise(ctx context.Context, recs []store.DecisionRecord) ([]store.Raised, error) {
+	out := make([]store.Raised, len(recs))
+	now := s.db.now()
+	type item struct {
+		i       int
+		r       decisionRow
+		alertID string // "" when the decision does not alert
+	}
+	items := make([]item, 0, len(recs))
+	rows := 0
+	for i, d := range recs {
+		r, err := newDecisionRow(d, now)
+		if err != nil {
+			out[i].Err = fmt.Errorf("put decision %q: %w", d.ID, err)
+			continue
+		}
+		it := item{i: i, r: r}
+		rows += r.rows()
+		if d.Alert {
+			it.alertID = event.NewID(now)
+			rows += alertRows(d)
+		}
+		items = append(items, it)
+	}
+	if len(items) == 0 {
+		return out, nil
+	}
+	err := s.db.write(ctx, rows, func(tx *wtx) error {
+		for _, it := range items {
+			if err := it.r.put(tx); err != nil {
+				return fmt.Errorf("put decision %q: %w", it.r.d.ID, err)
+			}
+			if it.alertID == "" {
+				continue
+			}
+			a, created, err := raiseAlert(tx, it.r.d, it.r.ruleIDs, it.alertID, now)
+			if err != nil {
+				return fmt.Errorf("create alert for decision %q: %w", it.r.d.ID, err)
+			}
+			out[it.i] = store.Raised{Alert: a, Created: created}
+		}
+		return nil
+	})
+	if err != nil {
+		err = fmt.Errorf("raise %d decisions: %w", len(items), err)
+		for _, it := range items {
+			out[it.i] = store.Raised{Err: err}
+		}
+		return out, err
+	}
+	return out, nil
+}
+
+// alertRows is how many rows raiseAlert writes at most for d.
+func alertRows(d store.DecisionRecord) int { return 2 + len(d.RuleIDs) }
+
+// raiseAlert creates the alert of decision d, with id, unless d has one:
+// then it returns that one with created false.
+func raiseAlert(tx *wtx, d store.DecisionRecord, ruleIDs, id string, now time.Time) (a store.Alert, created bool, err error) {
+	a, _, err = scanAlert(tx.queryRow("SELECT "+alertColumns+" FROM alerts WHERE decision_id = ?", d.ID))
+	if err == nil {
+		return a, false, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return store.Alert{}, false, classify(err)
+	}
+	res, err := tx.exec(`INSERT INTO alerts (id, decision_id, ts, created, updated, event_id, action, user_name,
+host_name, severity, risk_score, rule_ids, bundle_name, bundle_revision, status)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, d.ID, nanos(d.Time), nanos(now), nanos(now), d.EventID, d.Action, d.User, d.Host, d.Severity,
+		d.RiskScore, ruleIDs, d.BundleName, d.BundleRevision, string(store.StatusOpen))
+	if err != nil {
+		return store.Alert{}, false, err
+	}
+	rid, err := res.LastInsertId()
+	if err != nil {
+		return store.Alert{}, false, classify(err)
+	}
+	for _, r := range d.RuleIDs {
+		if _, err := tx.exec("INSERT OR IGNORE INTO alert_rules (rule_id, alert_rid) VALUES (?, ?)", r, rid); err != nil {
+			return store.Alert{}, false, err
+		}
+	}
+	if _, err := tx.exec(`INSERT INTO alert_history (alert_rid, ts, actor, from_status, to_status, comment)
+VALUES (?, ?, ?, '', ?, ?)`, rid, nanos(now), systemActor, string(store.StatusOpen), "raised by decision "+d.ID); err != nil {
+		return store.Alert{}, false, err
+	}
+	a = store.Alert{
+		ID: id, DecisionID: d.ID, Time: fromNanos(nanos(d.Time)), Created: fromNanos(nanos(now)), Updated: fromNanos(nanos(now)),
+		EventID: d.EventID, Action: d.Action, User: d.User, Host: d.Host, Severity: d.Severity,
+		RiskScore: d.RiskScore, BundleName: d.BundleName, BundleRevision: d.BundleRevision,
+		Status: store.StatusOpen,
+	}
+	a.RuleIDs, err = parseList(ruleIDs)
+	if err != nil {
+		return store.Alert{}, false, err
+	}
+	return a, true, nil
 }
 
 // Get implements store.Alerts.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/vigil-itm/vigil/store"
 )
@@ -16,48 +17,70 @@ var _ store.Decisions = decisions{}
 
 // Put implements store.Decisions.
 func (s decisions) Put(ctx context.Context, d store.DecisionRecord) error {
+	r, err := newDecisionRow(d, s.db.now())
+	if err == nil {
+		err = s.db.write(ctx, r.rows(), r.put)
+	}
+	if err != nil {
+		return fmt.Errorf("put decision %q: %w", d.ID, err)
+	}
+	return nil
+}
+
+// decisionRow is a decision record checked and encoded for its row.
+type decisionRow struct {
+	d       store.DecisionRecord
+	ruleIDs string
+	body    any
+}
+
+// newDecisionRow checks d and encodes it; a zero time becomes now.
+func newDecisionRow(d store.DecisionRecord, now time.Time) (decisionRow, error) {
 	if d.ID == "" {
-		return fmt.Errorf("put decision: %w: no id", store.ErrInvalid)
+		return decisionRow{}, fmt.Errorf("%w: no id", store.ErrInvalid)
 	}
 	if len(d.Decision) > 0 && !json.Valid(d.Decision) {
-		return fmt.Errorf("put decision %q: %w: decision is not valid JSON", d.ID, store.ErrInvalid)
+		return decisionRow{}, fmt.Errorf("%w: decision is not valid JSON", store.ErrInvalid)
 	}
 	ruleIDs, err := jsonList(d.RuleIDs)
 	if err != nil {
-		return fmt.Errorf("put decision %q: %w", d.ID, err)
+		return decisionRow{}, err
 	}
 	if d.Time.IsZero() {
-		d.Time = s.db.now()
+		d.Time = now
 	}
-	var body any
+	r := decisionRow{d: d, ruleIDs: ruleIDs}
 	if len(d.Decision) > 0 {
-		body = []byte(d.Decision)
+		r.body = []byte(d.Decision)
 	}
-	err = s.db.write(ctx, 1+len(d.RuleIDs), func(tx *wtx) error {
-		res, err := tx.exec(`INSERT INTO decisions (id, ts, event_id, action, user_name, host_name, bundle_name,
+	return r, nil
+}
+
+// rows is how many rows put writes at most.
+func (r decisionRow) rows() int { return 1 + len(r.d.RuleIDs) }
+
+// put inserts the decision and its rule index, unless its id is stored.
+func (r decisionRow) put(tx *wtx) error {
+	d := r.d
+	res, err := tx.exec(`INSERT INTO decisions (id, ts, event_id, action, user_name, host_name, bundle_name,
 bundle_revision, alert, severity, risk_score, rule_ids, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO NOTHING`,
-			d.ID, nanos(d.Time), d.EventID, d.Action, d.User, d.Host, d.BundleName, d.BundleRevision,
-			boolInt(d.Alert), d.Severity, d.RiskScore, ruleIDs, body)
-		if err != nil {
+		d.ID, nanos(d.Time), d.EventID, d.Action, d.User, d.Host, d.BundleName, d.BundleRevision,
+		boolInt(d.Alert), d.Severity, d.RiskScore, r.ruleIDs, r.body)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return classify(err) // nil when already stored: Put is idempotent
+	}
+	rid, err := res.LastInsertId()
+	if err != nil {
+		return classify(err)
+	}
+	for _, rule := range d.RuleIDs {
+		if _, err := tx.exec("INSERT OR IGNORE INTO decision_rules (rule_id, decision_rid) VALUES (?, ?)", rule, rid); err != nil {
 			return err
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return classify(err) // nil when already stored: Put is idempotent
-		}
-		rid, err := res.LastInsertId()
-		if err != nil {
-			return classify(err)
-		}
-		for _, r := range d.RuleIDs {
-			if _, err := tx.exec("INSERT OR IGNORE INTO decision_rules (rule_id, decision_rid) VALUES (?, ?)", r, rid); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("put decision %q: %w", d.ID, err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/require"
 
 	"github.com/vigil-itm/vigil/store"
@@ -610,4 +611,97 @@ func TestUserRisk(t *testing.T) {
 	top, err = db.Users().TopRisk(ctx, 7, 1)
 	require.NoError(t, err)
 	require.Len(t, top, 1)
+}
+
+// Raise stores a batch's decisions and raises their alerts in one commit,
+// with Put's and Create's results: invalid records alone are refused,
+// stored decisions and existing alerts are left as they are.
+func TestRaise(t *testing.T) {
+	ctx := t.Context()
+	clk := newClock()
+	db, _ := openTest(t, Options{Now: clk.Now})
+	t0 := clk.Now().Add(-time.Hour)
+
+	// d1 is stored before, with its alert.
+	d1 := decision("d1", t0, "jdoe", "usb-mass-copy")
+	first, created, err := db.Alerts().Create(ctx, d1)
+	require.NoError(t, err)
+	require.True(t, created)
+	require.NoError(t, db.Decisions().Put(ctx, d1))
+	quiet := decision("d2", t0, "asmith", "after-hours")
+	quiet.Alert = false
+	noID := decision("", t0, "x")
+	badJSON := decision("d4", t0, "x")
+	badJSON.Decision = json.RawMessage(`{"unterminated`)
+	d5 := decision("d5", time.Time{}, "bwu", "usb-mass-copy", "leaver")
+	commits := commitCount(t, db)
+
+	res, err := db.Alerts().Raise(ctx, []store.DecisionRecord{d1, quiet, noID, badJSON, d5})
+	require.NoError(t, err)
+	require.Len(t, res, 5)
+	require.Equal(t, 1.0, commitCount(t, db)-commits, "one commit for the batch")
+
+	require.NoError(t, res[0].Err)
+	require.False(t, res[0].Created)
+	require.Equal(t, first, res[0].Alert)
+
+	require.Equal(t, store.Raised{}, res[1], "a decision that does not alert raises nothing")
+	got, err := db.Decisions().Get(ctx, "d2")
+	require.NoError(t, err)
+	require.Equal(t, quiet, got)
+
+	require.ErrorIs(t, res[2].Err, store.ErrInvalid)
+	require.ErrorIs(t, res[3].Err, store.ErrInvalid)
+	require.Contains(t, res[3].Err.Error(), `put decision "d4"`)
+	_, err = db.Decisions().Get(ctx, "d4")
+	require.ErrorIs(t, err, store.ErrNotFound)
+
+	require.NoError(t, res[4].Err)
+	require.True(t, res[4].Created)
+	a := res[4].Alert
+	require.Equal(t, "d5", a.DecisionID)
+	require.Equal(t, []string{"usb-mass-copy", "leaver"}, a.RuleIDs)
+	require.Equal(t, store.StatusOpen, a.Status)
+	require.Equal(t, clk.Now(), a.Time, "a zero time is the store's now")
+	stored, err := db.Alerts().Get(ctx, a.ID)
+	require.NoError(t, err)
+	require.Equal(t, a, stored)
+	hist, err := db.Alerts().History(ctx, a.ID)
+	require.NoError(t, err)
+	require.Len(t, hist, 1)
+	require.Equal(t, "raised by decision d5", hist[0].Comment)
+	dec, err := db.Decisions().Get(ctx, "d5")
+	require.NoError(t, err)
+	require.Equal(t, clk.Now(), dec.Time)
+	require.Equal(t, 3, count(t, db, "decisions"))
+	require.Equal(t, 2, count(t, db, "alerts"))
+
+	// Again: nothing new.
+	again, err := db.Alerts().Raise(ctx, []store.DecisionRecord{d1, quiet, d5})
+	require.NoError(t, err)
+	require.Equal(t, []store.Raised{{Alert: first}, {}, {Alert: a}}, again)
+	require.Equal(t, 2, count(t, db, "alerts"))
+
+	// Nothing valid: no write at all.
+	commits = commitCount(t, db)
+	res, err = db.Alerts().Raise(ctx, []store.DecisionRecord{noID})
+	require.NoError(t, err)
+	require.ErrorIs(t, res[0].Err, store.ErrInvalid)
+	require.Equal(t, commits, commitCount(t, db))
+
+	// A store that cannot write fails every record.
+	require.NoError(t, db.Close())
+	res, err = db.Alerts().Raise(ctx, []store.DecisionRecord{decision("d6", t0, "x"), noID, decision("d7", t0, "y")})
+	require.ErrorIs(t, err, store.ErrClosed)
+	require.ErrorIs(t, res[0].Err, store.ErrClosed)
+	require.ErrorIs(t, res[1].Err, store.ErrInvalid)
+	require.ErrorIs(t, res[2].Err, store.ErrClosed)
+}
+
+// commitCount returns how many transactions the store's writer committed.
+func commitCount(t *testing.T, db *DB) float64 {
+	t.Helper()
+	var m dto.Metric
+	require.NoError(t, db.metrics.commits.Write(&m))
+	return m.GetCounter().GetValue()
 }
