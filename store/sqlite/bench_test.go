@@ -10,6 +10,7 @@ import (
 
 	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/event/eventgen"
+	"github.com/vigil-itm/vigil/store"
 )
 
 // BenchmarkAppend measures ingest through Events.Append: batches of 500
@@ -30,39 +31,85 @@ func BenchmarkAppend(b *testing.B) {
 	}
 }
 
-// BenchmarkAppendIndexes measures what the events table's filter indexes
-// (user, host, action) cost the writer: the same workload as
-// BenchmarkAppend (8 agents), with every index, and with the table keeping
-// only its rowid and the id index that idempotency needs. The second is
-// not a configuration Vigil ships; it says what a schema that writes fewer
-// indexes per event would gain.
-func BenchmarkAppendIndexes(b *testing.B) {
-	for _, drop := range [][]string{nil, {"events_user", "events_host", "events_action"}} {
-		name := "indexes=all"
-		if drop != nil {
-			name = "indexes=id-only"
+// BenchmarkQueryEvents measures reading one page of 100 events through
+// event_keys from a store of 50,000 events that 50 agents sent in batches
+// of 500 (eventgen's stream, 1,000 users; filling it is not timed): the
+// newest events, one user's, one host's and one action's newest, an
+// action's from the middle of the time range onwards, and the second page
+// of each that has one.
+func BenchmarkQueryEvents(b *testing.B) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	const hosts, total = 50, 50_000
+	gen := eventgen.New(1, eventgen.Options{Hosts: hosts})
+	pending := map[string][]*event.Event{}
+	seqs := map[string]int64{}
+	var all []*event.Event
+	for len(all) < total {
+		e := gen.Next()
+		all = append(all, e)
+		h := e.Host.Name
+		if pending[h] = append(pending[h], e); len(pending[h]) == 500 {
+			seqs[h]++
+			if _, err := db.Events().Append(ctx, h, seqs[h], pending[h]); err != nil {
+				b.Fatal(err)
+			}
+			pending[h] = nil
 		}
-		b.Run(name+"/batch=500/agents=8", func(b *testing.B) {
-			benchAppend(b, SyncNormal, 500, 8, drop...)
-		})
+	}
+	for h, evs := range pending {
+		if _, err := db.Events().Append(ctx, h, seqs[h]+1, evs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	some := all[total/2]
+	for _, c := range []struct {
+		name string
+		f    store.EventFilter
+	}{
+		{"newest", store.EventFilter{Descending: true}},
+		{"user", store.EventFilter{User: some.User.Name, Descending: true}},
+		{"host", store.EventFilter{Host: some.Host.Name, Descending: true}},
+		{"action", store.EventFilter{Action: some.Event.Action, Descending: true}},
+		{"action-from-middle", store.EventFilter{Action: some.Event.Action, From: some.Timestamp}},
+	} {
+		for _, page := range []int{1, 2} {
+			f := c.f
+			f.Limit = 100
+			if page == 2 {
+				_, next, err := db.Events().Query(ctx, f)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if next == "" {
+					continue // one page holds them all
+				}
+				f.Cursor = next
+			}
+			b.Run(c.name+"/page="+strconv.Itoa(page), func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					evs, _, err := db.Events().Query(ctx, f)
+					if err != nil || len(evs) == 0 {
+						b.Fatalf("%d events, %v", len(evs), err)
+					}
+				}
+			})
+		}
 	}
 }
 
-func benchAppend(b *testing.B, mode Synchronous, batch, agents int, dropIndexes ...string) {
+func benchAppend(b *testing.B, mode Synchronous, batch, agents int) {
 	ctx := context.Background()
 	db, err := Open(ctx, filepath.Join(b.TempDir(), "bench.db"), Options{Synchronous: mode})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	for _, idx := range dropIndexes {
-		if err := db.writer.submit(ctx, 0, false, func(tx *wtx) error {
-			_, err := tx.exec("DROP INDEX " + idx)
-			return err
-		}); err != nil {
-			b.Fatal(err)
-		}
-	}
 	events := db.Events()
 
 	// Fresh events for every op, as agents send them: later and later

@@ -139,8 +139,12 @@ type DB struct {
 
 	readers *sql.DB
 	writer  *writer // nil when read-only
+	// readStmts holds the reads prepared once for the reader pool, by
+	// query text (see readStmt).
+	readStmts sync.Map
 
 	retentionChunk int // rows per retention transaction
+	keysChunk      int // event_keys rows per read of a query (see eventPage)
 
 	closeOnce sync.Once
 	closeErr  error
@@ -170,6 +174,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		closing: make(chan struct{}),
 
 		retentionChunk: defaultRetentionChunk,
+		keysChunk:      defaultKeysChunk,
 	}
 	if err := db.open(ctx); err != nil {
 		_ = db.release() // the open error says what went wrong
@@ -346,6 +351,12 @@ func (db *DB) release() error {
 	if db.writer != nil {
 		errs = append(errs, db.writer.close())
 	}
+	db.readStmts.Range(func(_, v any) bool {
+		if s, ok := v.(*sql.Stmt); ok {
+			errs = append(errs, s.Close())
+		}
+		return true
+	})
 	if db.readers != nil {
 		errs = append(errs, db.readers.Close())
 	}
@@ -409,6 +420,27 @@ func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, erro
 		return nil, db.readErr(err)
 	}
 	return rows, nil
+}
+
+// readStmt returns q prepared for the reader pool: each connection
+// prepares it once instead of at every query.
+func (db *DB) readStmt(ctx context.Context, q string) (*sql.Stmt, error) {
+	if v, ok := db.readStmts.Load(q); ok {
+		if s, ok := v.(*sql.Stmt); ok {
+			return s, nil
+		}
+	}
+	s, err := db.readers.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if v, loaded := db.readStmts.LoadOrStore(q, s); loaded {
+		if prev, ok := v.(*sql.Stmt); ok {
+			_ = s.Close() // another query prepared it first
+			return prev, nil
+		}
+	}
+	return s, nil
 }
 
 // queryRow runs a single-row read on the reader pool.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -93,8 +94,7 @@ func TestMigrateOldDatabase(t *testing.T) {
 	old, err := Open(ctx, path, Options{migrations: migrationsUpTo(t, 1)})
 	require.NoError(t, err)
 	evs := genEvents(1, 20)
-	_, err = old.Events().Append(ctx, "agent-1", 7, evs)
-	require.NoError(t, err)
+	appendBeforeEventKeys(t, old, "agent-1", 7, evs)
 	// Later tables do not exist yet.
 	_, _, err = old.Alerts().List(ctx, store.AlertFilter{})
 	require.ErrorContains(t, err, "no such table")
@@ -123,11 +123,46 @@ func TestMigrateOldDatabase(t *testing.T) {
 	}
 	require.Equal(t, want, versions)
 	require.Len(t, queryAll(t, db, store.EventFilter{}), 20)
+	// Migration 0007 indexed the old events by key.
+	for _, f := range []store.EventFilter{
+		{User: evs[3].User.Name}, {Host: evs[3].Host.Name}, {Action: evs[3].Event.Action},
+		{User: evs[3].User.Name, Action: evs[3].Event.Action, Descending: true},
+	} {
+		want := 0
+		for _, e := range evs {
+			if (f.User == "" || e.User.Name == f.User) && (f.Host == "" || e.Host.Name == f.Host) &&
+				(f.Action == "" || e.Event.Action == f.Action) {
+				want++
+			}
+		}
+		require.Len(t, queryAll(t, db, f), want, "%+v", f)
+	}
 	seq, err := db.Events().LastSeq(ctx, "agent-1")
 	require.NoError(t, err)
 	require.EqualValues(t, 7, seq)
 	_, _, err = db.Alerts().Create(ctx, decision("d1", time.Now(), "jdoe"))
 	require.NoError(t, err)
+}
+
+// appendBeforeEventKeys stores evs as Append did before migration 0007,
+// in a database at an earlier version.
+func appendBeforeEventKeys(t *testing.T, db *DB, agentID string, seq int64, evs []*event.Event) {
+	t.Helper()
+	require.NoError(t, db.writer.submit(t.Context(), len(evs), false, func(tx *wtx) error {
+		for _, e := range evs {
+			body, err := event.Encode(e)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.exec(`INSERT INTO events (id, ts, ingested, agent_id, seq, action, user_name, host_name, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Event.ID, e.Timestamp.UnixNano(), e.Timestamp.UnixNano(), agentID, seq,
+				e.Event.Action, e.User.Name, e.Host.Name, body); err != nil {
+				return err
+			}
+		}
+		_, err := tx.exec("INSERT INTO agents (agent_id, last_seq, last_seen) VALUES (?, ?, 0)", agentID, seq)
+		return err
+	}))
 }
 
 func TestMigrateRefusesNewerSchema(t *testing.T) {
@@ -494,26 +529,21 @@ VALUES (?, ?, ?, ?, 'old-agent', 1, ?, ?, ?, ?)`, ms<<20|int64(i), e.Event.ID, e
 		require.Equal(t, user, e.User.Name)
 	}
 
-	// Each listing reads the index for its filter, in order, without a
-	// sort, on the first page and after a cursor.
-	cursor := position{ts: 1, rid: 2}.String()
+	// Each listing reads the key rows of its filter through an index, in
+	// order, without a sort, on the first chunk and after one.
 	for _, c := range []struct {
-		f     store.EventFilter
-		index string
-	}{
-		{store.EventFilter{}, "events_ts"},
-		{store.EventFilter{From: base, To: base.Add(time.Hour)}, "events_ts"},
-		{store.EventFilter{To: base}, "events_ts"},
-		{store.EventFilter{User: user}, "events_user"},
-		{store.EventFilter{Host: "h", From: base}, "events_host"},
-		{store.EventFilter{Action: "file-read"}, "events_action"},
-	} {
+		kind  int
+		value string
+	}{{keyAll, ""}, {keyUser, user}, {keyHost, "h"}, {keyAction, "file-read"}} {
 		for _, desc := range []bool{false, true} {
-			for _, cur := range []string{"", cursor} {
-				f := c.f
-				f.Descending, f.Cursor = desc, cur
-				q, args, err := eventQuery(f, 100)
-				require.NoError(t, err)
+			for _, started := range []bool{false, true} {
+				p := eventPage{chunk: 32, kind: c.kind, value: c.value, lo: nanos(base), hi: math.MaxInt64, desc: desc,
+					started: started, next: keySource{maxTS: 5, first: 6, minTS: 4}}
+				index := "event_keys_min"
+				if desc {
+					index = "event_keys_max"
+				}
+				q, args := p.sourcesQuery()
 				rows, err := db.readers.Query("EXPLAIN QUERY PLAN "+q, args...)
 				require.NoError(t, err)
 				var plan string
@@ -525,8 +555,8 @@ VALUES (?, ?, ?, ?, 'old-agent', 1, ?, ?, ?, ?)`, ms<<20|int64(i), e.Event.ID, e
 				}
 				require.NoError(t, rows.Err())
 				require.NoError(t, rows.Close())
-				require.Contains(t, plan, c.index, "%+v", f)
-				require.NotContains(t, plan, "TEMP B-TREE", "%+v: no sort", f)
+				require.Contains(t, plan, index, "%+v", p)
+				require.NotContains(t, plan, "TEMP B-TREE", "%+v: no sort", p)
 			}
 		}
 	}

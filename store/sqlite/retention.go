@@ -34,7 +34,7 @@ func (db *DB) RunRetention(ctx context.Context) (store.RetentionResult, error) {
 		del    string
 		n      *int64
 	}{
-		{"events", r.Events, "DELETE FROM events WHERE rid IN (SELECT rid FROM events WHERE ts < ? LIMIT ?)", &res.Events},
+		{"events", r.Events, "", &res.Events}, // by blocks: deleteEventsBefore
 		{"decisions", r.Decisions, "DELETE FROM decisions WHERE rid IN (SELECT rid FROM decisions WHERE ts < ? LIMIT ?)", &res.Decisions},
 		{"evidence", r.Evidence, "DELETE FROM evidence WHERE package_id IN (SELECT package_id FROM evidence WHERE created < ? LIMIT ?)", &res.Evidence},
 		{"audit", r.Audit, "DELETE FROM audit WHERE rid IN (SELECT rid FROM audit WHERE ts < ? LIMIT ?)", &res.Audit},
@@ -45,7 +45,10 @@ func (db *DB) RunRetention(ctx context.Context) (store.RetentionResult, error) {
 		}
 		cutoff := nanos(now.Add(-st.period))
 		for {
-			var n int64
+			var (
+				n    int64
+				more bool
+			)
 			err := db.write(ctx, chunk, func(tx *wtx) error {
 				if st.kind == "audit" {
 					// Open the audit log's delete guard for rows below the
@@ -55,10 +58,16 @@ func (db *DB) RunRetention(ctx context.Context) (store.RetentionResult, error) {
 					}
 				}
 				var err error
+				if st.kind == "events" {
+					// A block is up to one batch of events.
+					n, more, err = tx.deleteEventsBefore(cutoff, max(1, chunk/500))
+					return err
+				}
 				n, err = tx.execCount(st.del, cutoff, chunk)
 				if err != nil {
 					return err
 				}
+				more = n == int64(chunk)
 				if st.kind == "audit" {
 					_, err = tx.exec("UPDATE audit_retention SET cutoff = ? WHERE id = 1", int64(math.MinInt64))
 				}
@@ -71,7 +80,7 @@ func (db *DB) RunRetention(ctx context.Context) (store.RetentionResult, error) {
 			if db.metrics != nil {
 				db.metrics.retentionDeleted.WithLabelValues(st.kind).Add(float64(n))
 			}
-			if n < int64(chunk) {
+			if !more {
 				break
 			}
 		}

@@ -411,6 +411,15 @@ func (tx *wtx) execCount(q string, args ...any) (int64, error) {
 	return n, nil
 }
 
+// query runs a query inside the transaction; its errors are unmapped.
+func (tx *wtx) query(q string, args ...any) (*sql.Rows, error) {
+	s, err := tx.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(tx.ctx, args...)
+}
+
 // queryRow runs a single-row query inside the transaction. Its error
 // surfaces from Scan, unmapped.
 func (tx *wtx) queryRow(q string, args ...any) *sql.Row {

@@ -1,0 +1,786 @@
+package sqlite
+
+import (
+	"cmp"
+	"container/heap"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/store"
+)
+
+// The events table is indexed a block at a time (migration 0007): a block
+// is the events one Append stored, and event_keys has one row per key of
+// the block (every event, each user, host and action) listing the key's
+// events as [rid - first, ts] pairs. Storing an event so writes its row,
+// its id in the idempotency index and a share of a few key rows, instead
+// of four index entries; a query merges the key rows that overlap its time
+// range and reads the rows of one page only.
+
+// Kinds of event_keys rows.
+const (
+	keyAll    = 0 // every event of the block; value ""
+	keyUser   = 1 // user.name
+	keyHost   = 2 // host.name
+	keyAction = 3 // event.action
+)
+
+// keyEntry is one event in a key row.
+type keyEntry struct{ ts, rid int64 }
+
+// appendEntries appends the entries column of a key row: a JSON array of
+// [rid - first, ts] pairs, in the order of es.
+func appendEntries(b []byte, first int64, es []keyEntry) []byte {
+	b = append(b, '[')
+	for i, e := range es {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, e.rid-first, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, e.ts, 10)
+		b = append(b, ']')
+	}
+	return append(b, ']')
+}
+
+// parseEntries appends the entries of a key row to dst. It accepts exactly
+// what appendEntries and migration 0007 write.
+func parseEntries(dst []keyEntry, first int64, s string) ([]keyEntry, error) {
+	r := entryRun{s: s, first: first, i: 1, j: len(s) - 1}
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return dst, r.corrupt(0)
+	}
+	for r.i < r.j {
+		e, err := r.firstEntry()
+		if err != nil {
+			return dst, err
+		}
+		dst = append(dst, e)
+	}
+	return dst, nil
+}
+
+// parseInt reads a decimal int64 at the start of s and returns it with the
+// bytes it took; 0 bytes when there is none or it overflows.
+func parseInt(s string) (int64, int) {
+	neg := len(s) > 0 && s[0] == '-'
+	n := 0
+	if neg {
+		n++
+	}
+	start := n
+	var u uint64
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		if n-start == 18 { // more digits than can never overflow: let strconv judge
+			v, err := strconv.ParseInt(s[:n+countDigits(s[n:])], 10, 64)
+			if err != nil {
+				return 0, 0
+			}
+			return v, n + countDigits(s[n:])
+		}
+		u = u*10 + uint64(s[n]-'0')
+		n++
+	}
+	if n == start {
+		return 0, 0
+	}
+	if neg {
+		return -int64(u), n
+	}
+	return int64(u), n
+}
+
+func countDigits(s string) int {
+	n := 0
+	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
+		n++
+	}
+	return n
+}
+
+// errCorrupt reports stored data that Vigil did not write.
+var errCorrupt = errors.New("not a vigil database, or damaged")
+
+// keyedEvent is a stored event as its block's keys need it.
+type keyedEvent struct {
+	rid int64
+	row *encodedEvent
+}
+
+// keyRow is one event_keys row being built.
+type keyRow struct {
+	kind    int
+	value   string
+	entries []keyEntry
+}
+
+// insertKeys writes the event_keys rows of the block of evs, the events
+// one Append stored, in rid order.
+func (tx *wtx) insertKeys(evs []keyedEvent) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	first := evs[0].rid
+	all := make([]keyEntry, len(evs))
+	rows := []keyRow{{kind: keyAll, entries: all}}
+	index := make(map[[2]string]int, 32)
+	add := func(kind int, value string, e keyEntry) {
+		if value == "" {
+			return
+		}
+		k := [2]string{strconv.Itoa(kind), value}
+		i, ok := index[k]
+		if !ok {
+			i = len(rows)
+			index[k] = i
+			rows = append(rows, keyRow{kind: kind, value: value})
+		}
+		rows[i].entries = append(rows[i].entries, e)
+	}
+	for i, ev := range evs {
+		e := keyEntry{ts: ev.row.ts, rid: ev.rid}
+		all[i] = e
+		add(keyUser, ev.row.user, e)
+		add(keyHost, ev.row.host, e)
+		add(keyAction, ev.row.action, e)
+	}
+	var buf []byte
+	for _, r := range rows {
+		if err := tx.insertKeyRow(first, r.kind, r.value, r.entries, &buf); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// insertKeyRow writes one event_keys row; buf is scratch space.
+func (tx *wtx) insertKeyRow(first int64, kind int, value string, es []keyEntry, buf *[]byte) error {
+	lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
+	for _, e := range es {
+		lo, hi = min(lo, e.ts), max(hi, e.ts)
+	}
+	// In time order, so that a query reads a row from either end.
+	slices.SortFunc(es, func(a, b keyEntry) int { return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.rid, b.rid)) })
+	*buf = appendEntries((*buf)[:0], first, es)
+	_, err := tx.exec(`INSERT INTO event_keys (kind, value, max_ts, first, min_ts, entries) VALUES (?, ?, ?, ?, ?, ?)`,
+		kind, value, hi, first, lo, string(*buf))
+	return err
+}
+
+// keySource is an event_keys row a query reads.
+type keySource struct {
+	maxTS, first, minTS int64
+	entries             string
+}
+
+// eventPage reads one page of events for f: it merges, in page order, the
+// entries of the key rows that overlap the time range, and reads the
+// events of the page.
+type eventPage struct {
+	db    *DB
+	tx    *sql.Tx
+	f     store.EventFilter
+	limit int
+	desc  bool
+	chunk int // key rows per read
+
+	kind  int
+	value string
+	// lo and hi bound ts, both included.
+	lo, hi int64
+	cursor position
+	after  bool // cursor is set
+
+	sources []keySource // read, not yet merged
+	done    bool        // no more sources
+	next    keySource   // where the next read of sources starts
+	started bool
+	pool    runHeap
+}
+
+// defaultKeysChunk is how many key rows one read of a query returns.
+const defaultKeysChunk = 32
+
+// queryEvents implements store.Events.Query.
+func (s events) queryEvents(ctx context.Context, f store.EventFilter) ([]*event.Event, string, error) {
+	p := &eventPage{db: s.db, f: f, limit: store.PageLimit(f.Limit), desc: f.Descending, chunk: s.db.keysChunk,
+		lo: math.MinInt64, hi: math.MaxInt64}
+	switch {
+	case f.User != "":
+		p.kind, p.value = keyUser, f.User
+	case f.Host != "":
+		p.kind, p.value = keyHost, f.Host
+	case f.Action != "":
+		p.kind, p.value = keyAction, f.Action
+	}
+	if !f.From.IsZero() {
+		p.lo = nanos(f.From)
+	}
+	if !f.To.IsZero() {
+		to := nanos(f.To)
+		if to == math.MinInt64 {
+			return nil, "", nil
+		}
+		p.hi = to - 1 // To is excluded
+	}
+	cur, ok, err := parsePosition(f.Cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	if ok {
+		p.cursor, p.after = cur, true
+		if p.desc {
+			p.hi = min(p.hi, cur.ts)
+		} else {
+			p.lo = max(p.lo, cur.ts)
+		}
+	}
+	if p.lo > p.hi {
+		return nil, "", nil
+	}
+	p.pool.desc = p.desc
+	tx, err := s.db.readers.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, "", s.db.readErr(err)
+	}
+	defer func() { _ = tx.Rollback() }() // read only: nothing to keep
+	p.tx = tx
+	out, next, err := p.read(ctx)
+	if err != nil {
+		return nil, "", s.db.readErr(err)
+	}
+	return out, next, nil
+}
+
+// pageEvent is an event of the page with its place in the order.
+type pageEvent struct {
+	pos position
+	e   *event.Event
+}
+
+func (p *eventPage) read(ctx context.Context) ([]*event.Event, string, error) {
+	need := p.limit + 1 // one more tells whether a page follows
+	var page []pageEvent
+	filtered := p.filters() > 0
+	for len(page) < need {
+		if err := p.fill(ctx); err != nil {
+			return nil, "", err
+		}
+		if p.pool.Len() == 0 {
+			break
+		}
+		n := need - len(page)
+		if filtered {
+			n = max(n, 64)
+		}
+		batch, err := p.take(n)
+		if err != nil {
+			return nil, "", err
+		}
+		got, err := p.fetch(ctx, batch)
+		if err != nil {
+			return nil, "", err
+		}
+		page = append(page, got...)
+	}
+	if len(page) > need {
+		page = page[:need]
+	}
+	out := make([]*event.Event, 0, min(len(page), p.limit))
+	for i := 0; i < len(page) && i < p.limit; i++ {
+		out = append(out, page[i].e)
+	}
+	if len(page) > p.limit {
+		return out, page[p.limit-1].pos.String(), nil
+	}
+	return out, "", nil
+}
+
+// filters counts the filters the key rows do not check.
+func (p *eventPage) filters() int {
+	n := 0
+	for _, v := range []string{p.f.User, p.f.Host, p.f.Action} {
+		if v != "" {
+			n++
+		}
+	}
+	if p.kind != keyAll {
+		n--
+	}
+	return n
+}
+
+// mayPrecede reports whether source s can hold an event that comes before
+// entry e in the page order.
+func (p *eventPage) mayPrecede(s keySource, e keyEntry) bool {
+	if p.desc {
+		return s.maxTS >= e.ts
+	}
+	return s.minTS <= e.ts
+}
+
+// fill merges sources into the pool until none left unread can hold an
+// event before the pool's first.
+func (p *eventPage) fill(ctx context.Context) error {
+	for {
+		s, ok, err := p.peek(ctx)
+		if err != nil || !ok {
+			return err
+		}
+		if p.pool.Len() > 0 && !p.mayPrecede(s, p.pool.top()) {
+			return nil
+		}
+		p.sources = p.sources[1:]
+		if err := p.merge(s); err != nil {
+			return err
+		}
+	}
+}
+
+// take pops up to n entries whose place in the order is final.
+func (p *eventPage) take(n int) ([]keyEntry, error) {
+	var out []keyEntry
+	for len(out) < n && p.pool.Len() > 0 {
+		if len(out) > 0 && len(p.sources) > 0 && p.mayPrecede(p.sources[0], p.pool.top()) {
+			break
+		}
+		if len(out) > 0 && len(p.sources) == 0 && !p.done {
+			break // unknown sources may precede: fill again first
+		}
+		e, err := p.pool.pop()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// merge adds the entries of s that the page can show to the pool.
+func (p *eventPage) merge(s keySource) error {
+	r := &entryRun{p: p, s: s.entries, first: s.first, j: len(s.entries) - 1, i: 1}
+	if len(s.entries) < 2 || s.entries[0] != '[' || s.entries[len(s.entries)-1] != ']' {
+		return r.corrupt(0)
+	}
+	ok, err := r.next()
+	if err != nil || !ok {
+		return err
+	}
+	heap.Push(&p.pool, r)
+	return nil
+}
+
+// shows reports whether the page can show entry e, and whether entries
+// after it (in page order) can still be shown.
+func (p *eventPage) shows(e keyEntry) (show, more bool) {
+	if p.desc {
+		switch {
+		case e.ts < p.lo:
+			return false, false
+		case e.ts > p.hi, p.after && (e.ts > p.cursor.ts || e.ts == p.cursor.ts && e.rid >= p.cursor.rid):
+			return false, true
+		}
+		return true, true
+	}
+	switch {
+	case e.ts > p.hi:
+		return false, false
+	case e.ts < p.lo, p.after && (e.ts < p.cursor.ts || e.ts == p.cursor.ts && e.rid <= p.cursor.rid):
+		return false, true
+	}
+	return true, true
+}
+
+// peek returns the next source, reading a chunk when none is buffered.
+func (p *eventPage) peek(ctx context.Context) (keySource, bool, error) {
+	if len(p.sources) == 0 && !p.done {
+		if err := p.readSources(ctx); err != nil {
+			return keySource{}, false, err
+		}
+	}
+	if len(p.sources) == 0 {
+		return keySource{}, false, nil
+	}
+	return p.sources[0], true, nil
+}
+
+// readSources reads the next chunk of the key's rows that overlap the time
+// range, in the order their events can first appear in the page.
+func (p *eventPage) readSources(ctx context.Context) error {
+	q, args := p.sourcesQuery()
+	rows, err := p.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	n := 0
+	for rows.Next() {
+		var s keySource
+		if err := rows.Scan(&s.maxTS, &s.first, &s.minTS, &s.entries); err != nil {
+			return err
+		}
+		p.sources = append(p.sources, s)
+		p.next, p.started = s, true
+		n++
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	p.done = n < p.chunk
+	return nil
+}
+
+// query runs q, prepared once per connection, in the page's transaction.
+func (p *eventPage) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	st, err := p.db.readStmt(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return p.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+}
+
+// sourcesQuery returns the SELECT of readSources. Descending pages read
+// the key's rows by their latest event (event_keys_max), ascending ones by
+// their earliest (event_keys_min).
+func (p *eventPage) sourcesQuery() (string, []any) {
+	var q strings.Builder
+	q.WriteString("SELECT max_ts, first, min_ts, entries FROM event_keys WHERE kind = ? AND value = ? AND max_ts >= ? AND min_ts <= ?")
+	args := []any{p.kind, p.value, p.lo, p.hi}
+	switch {
+	case p.desc && p.started:
+		q.WriteString(" AND (max_ts, first) < (?, ?)")
+		args = append(args, p.next.maxTS, p.next.first)
+	case p.started:
+		q.WriteString(" AND (min_ts, first) > (?, ?)")
+		args = append(args, p.next.minTS, p.next.first)
+	}
+	if p.desc {
+		q.WriteString(" ORDER BY max_ts DESC, first DESC")
+	} else {
+		q.WriteString(" ORDER BY min_ts, first")
+	}
+	q.WriteString(" LIMIT " + strconv.Itoa(p.chunk))
+	return q.String(), args
+}
+
+// fetchEvents reads the events whose rids a JSON array lists.
+const fetchEvents = "SELECT rid, user_name, host_name, action, body FROM events WHERE rid IN (SELECT value FROM json_each(?))"
+
+// fetch reads the events of batch, in batch order, keeping those that
+// match every filter. An event deleted meanwhile is left out.
+func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, error) {
+	if len(batch) == 0 {
+		return nil, nil
+	}
+	rids := make([]byte, 0, 16*len(batch))
+	rids = append(rids, '[')
+	for i, e := range batch {
+		if i > 0 {
+			rids = append(rids, ',')
+		}
+		rids = strconv.AppendInt(rids, e.rid, 10)
+	}
+	rids = append(rids, ']')
+	rows, err := p.query(ctx, fetchEvents, string(rids))
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	type row struct {
+		user, host, action string
+		body               []byte
+	}
+	found := make(map[int64]row, len(batch))
+	for rows.Next() {
+		var (
+			rid int64
+			r   row
+		)
+		if err := rows.Scan(&rid, &r.user, &r.host, &r.action, &r.body); err != nil {
+			return nil, err
+		}
+		found[rid] = r
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []pageEvent
+	for _, e := range batch {
+		r, ok := found[e.rid]
+		if !ok || !match(p.f.User, r.user) || !match(p.f.Host, r.host) || !match(p.f.Action, r.action) {
+			continue
+		}
+		ev, err := event.Decode(r.body)
+		if ev == nil {
+			// Only a stored body that is not an event at all fails here; a
+			// validation problem (rules may have changed since) keeps the
+			// event.
+			return nil, fmt.Errorf("%w: stored event %d: %w", errCorrupt, e.rid, err)
+		}
+		out = append(out, pageEvent{pos: position(e), e: ev})
+	}
+	return out, nil
+}
+
+// match reports whether a stored value passes a filter ("" passes all).
+func match(filter, v string) bool { return filter == "" || filter == v }
+
+// entryRun reads the entries of one key row in page order, as they are
+// needed: the row lists them in time order, so an ascending page reads it
+// from the start and a descending one from the end, and neither parses
+// more of it than the page takes.
+type entryRun struct {
+	p     *eventPage
+	s     string // the entries column
+	first int64
+	// s[i:j] holds the entries not read yet.
+	i, j int
+	head keyEntry // the next entry the page can show
+}
+
+func (r *entryRun) corrupt(at int) error {
+	return fmt.Errorf("%w: event_keys entries of block %d: malformed at byte %d", errCorrupt, r.first, at)
+}
+
+// next moves head to the next entry the page can show; false when there
+// is none.
+func (r *entryRun) next() (bool, error) {
+	for r.i < r.j {
+		var (
+			e   keyEntry
+			err error
+		)
+		if r.p.desc {
+			e, err = r.last()
+		} else {
+			e, err = r.firstEntry()
+		}
+		if err != nil {
+			return false, err
+		}
+		show, more := r.p.shows(e)
+		if show {
+			r.head = e
+			return true, nil
+		}
+		if !more {
+			break
+		}
+	}
+	r.i = r.j
+	return false, nil
+}
+
+// firstEntry parses the entry at the start of s[i:j] and removes it.
+func (r *entryRun) firstEntry() (keyEntry, error) {
+	s, i := r.s, r.i
+	if s[i] != '[' {
+		return keyEntry{}, r.corrupt(i)
+	}
+	e, n, ok := parsePair(s[i+1 : r.j])
+	if !ok {
+		return keyEntry{}, r.corrupt(i)
+	}
+	i += 1 + n
+	if i < r.j {
+		if s[i] != ',' || i+1 == r.j {
+			return keyEntry{}, r.corrupt(i)
+		}
+		i++
+	}
+	r.i = i
+	e.rid += r.first
+	return e, nil
+}
+
+// last parses the entry at the end of s[i:j] and removes it.
+func (r *entryRun) last() (keyEntry, error) {
+	s, j := r.s, r.j
+	k := strings.LastIndexByte(s[r.i:j], '[')
+	if k < 0 {
+		return keyEntry{}, r.corrupt(j)
+	}
+	k += r.i
+	e, n, ok := parsePair(s[k+1 : j])
+	if !ok || k+1+n != j {
+		return keyEntry{}, r.corrupt(k)
+	}
+	if k > r.i {
+		if s[k-1] != ',' || k-1 == r.i {
+			return keyEntry{}, r.corrupt(k - 1)
+		}
+		k--
+	}
+	r.j = k
+	e.rid += r.first
+	return e, nil
+}
+
+// parsePair parses "off,ts]" at the start of s and returns the entry (its
+// rid relative to the block) and the bytes it took.
+func parsePair(s string) (keyEntry, int, bool) {
+	off, n := parseInt(s)
+	if n == 0 || n >= len(s) || s[n] != ',' {
+		return keyEntry{}, 0, false
+	}
+	ts, m := parseInt(s[n+1:])
+	end := n + 1 + m
+	if m == 0 || end >= len(s) || s[end] != ']' {
+		return keyEntry{}, 0, false
+	}
+	return keyEntry{ts: ts, rid: off}, end + 1, true
+}
+
+// runHeap merges runs: its first run's head is the first entry in page
+// order.
+type runHeap struct {
+	runs []*entryRun
+	desc bool
+}
+
+func (h *runHeap) Len() int { return len(h.runs) }
+func (h *runHeap) Less(i, j int) bool {
+	a, b := h.runs[i].head, h.runs[j].head
+	if h.desc {
+		return a.ts > b.ts || a.ts == b.ts && a.rid > b.rid
+	}
+	return a.ts < b.ts || a.ts == b.ts && a.rid < b.rid
+}
+func (h *runHeap) Swap(i, j int) { h.runs[i], h.runs[j] = h.runs[j], h.runs[i] }
+func (h *runHeap) Push(x any) {
+	if r, ok := x.(*entryRun); ok {
+		h.runs = append(h.runs, r)
+	}
+}
+func (h *runHeap) Pop() any {
+	r := h.runs[len(h.runs)-1]
+	h.runs = h.runs[:len(h.runs)-1]
+	return r
+}
+
+// top returns the first entry; the heap must not be empty.
+func (h *runHeap) top() keyEntry { return h.runs[0].head }
+
+// pop removes and returns the first entry.
+func (h *runHeap) pop() (keyEntry, error) {
+	r := h.runs[0]
+	e := r.head
+	ok, err := r.next()
+	switch {
+	case err != nil:
+		return e, err
+	case ok:
+		heap.Fix(h, 0)
+	default:
+		heap.Pop(h)
+	}
+	return e, nil
+}
+
+// deleteEventsBefore deletes the events older than cutoff in up to
+// maxBlocks of the blocks that hold such events, oldest first, and brings
+// their key rows up to date. It returns the events it deleted and whether
+// blocks with such events may remain.
+func (tx *wtx) deleteEventsBefore(cutoff int64, maxBlocks int) (int64, bool, error) {
+	rows, err := tx.query(`SELECT max_ts, first, entries FROM event_keys
+WHERE kind = 0 AND value = '' AND min_ts < ? ORDER BY min_ts, first LIMIT ?`, cutoff, maxBlocks)
+	if err != nil {
+		return 0, false, err
+	}
+	var blocks []keySource
+	for rows.Next() {
+		var s keySource
+		if err := rows.Scan(&s.maxTS, &s.first, &s.entries); err != nil {
+			_ = rows.Close()
+			return 0, false, classify(err)
+		}
+		blocks = append(blocks, s)
+	}
+	if err := rows.Err(); err != nil {
+		return 0, false, classify(err)
+	}
+	var deleted int64
+	for _, b := range blocks {
+		// The entries name the block's rids: after retention emptied the
+		// end of the table, SQLite may give later events rids inside an
+		// older block's range.
+		n, err := tx.execCount(`DELETE FROM events WHERE rid IN
+(SELECT ? + (value ->> 0) FROM json_each(?) WHERE (value ->> 1) < ?)`, b.first, b.entries, cutoff)
+		if err != nil {
+			return deleted, false, err
+		}
+		deleted += n
+		if b.maxTS < cutoff {
+			if _, err := tx.exec("DELETE FROM event_keys WHERE first = ?", b.first); err != nil {
+				return deleted, false, err
+			}
+			continue
+		}
+		if err := tx.trimKeys(b.first, cutoff); err != nil {
+			return deleted, false, err
+		}
+	}
+	return deleted, len(blocks) == maxBlocks, nil
+}
+
+// trimKeys removes the entries older than cutoff from the key rows of the
+// block first.
+func (tx *wtx) trimKeys(first, cutoff int64) error {
+	rows, err := tx.query("SELECT kind, value, max_ts, entries FROM event_keys WHERE first = ?", first)
+	if err != nil {
+		return err
+	}
+	type keyed struct {
+		kind    int
+		value   string
+		maxTS   int64
+		entries string
+	}
+	var ks []keyed
+	for rows.Next() {
+		var k keyed
+		if err := rows.Scan(&k.kind, &k.value, &k.maxTS, &k.entries); err != nil {
+			_ = rows.Close()
+			return classify(err)
+		}
+		ks = append(ks, k)
+	}
+	if err := rows.Err(); err != nil {
+		return classify(err)
+	}
+	var buf []byte
+	for _, k := range ks {
+		es, err := parseEntries(nil, first, k.entries)
+		if err != nil {
+			return err
+		}
+		kept := es[:0]
+		for _, e := range es {
+			if e.ts >= cutoff {
+				kept = append(kept, e)
+			}
+		}
+		if len(kept) == len(es) {
+			continue
+		}
+		if _, err := tx.exec("DELETE FROM event_keys WHERE kind = ? AND value = ? AND max_ts = ? AND first = ?",
+			k.kind, k.value, k.maxTS, first); err != nil {
+			return err
+		}
+		if len(kept) > 0 {
+			if err := tx.insertKeyRow(first, k.kind, k.value, kept, &buf); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
