@@ -44,8 +44,8 @@ type Sinks interface {
 
 // EventExport takes newly stored events for export to SIEMs (the OCSF
 // event stream of alerts.Dispatcher). It must not block: delivery has its
-// own queues. Events of a batch that mixes new and already stored ones
-// may be exported twice (at least once).
+// own queues. Of a batch that mixes new and already stored events, only
+// the new ones are exported.
 type EventExport interface {
 	ExportEvents(events []*event.Event)
 }

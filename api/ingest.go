@@ -201,22 +201,15 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 			return nil, err // the store's error names the agent and seq
 		}
 		resp.Stored, resp.DuplicateBatch, resp.LastSeq = res.Stored, res.DuplicateBatch, res.LastSeq
-		if s.deps.EventExport != nil && res.Stored > 0 && !res.DuplicateBatch {
-			s.deps.EventExport.ExportEvents(b.events)
-		}
 		resp.Duplicates += res.Duplicates
-		toEvaluate := b.events
-		switch {
-		case res.DuplicateBatch || res.Stored == 0:
-			toEvaluate = nil
-		case res.Duplicates > 0:
-			// The store does not say which events it already had. Evaluating
-			// them all risks counting an old event twice in a window; not
-			// evaluating risks missing a detection. Vigil prefers the first.
-			s.log.Warn("batch mixes new and already stored events; evaluating all of them",
-				"agent_id", b.agentID, "seq", b.seq, "stored", res.Stored, "duplicates", res.Duplicates)
+		// Only the events this request stored are exported and evaluated:
+		// one already stored was exported and evaluated when it first came,
+		// and evaluating it again would count it twice in rule windows.
+		fresh := newEvents(b.events, res)
+		if s.deps.EventExport != nil && len(fresh) > 0 {
+			s.deps.EventExport.ExportEvents(fresh)
 		}
-		resp.Decisions, resp.Alerts = s.evaluateStored(ctx, toEvaluate)
+		resp.Decisions, resp.Alerts = s.evaluateStored(ctx, fresh)
 		// Also for a replayed batch: if the server died after storing the
 		// events and before their decisions, the agent's decisions still
 		// raise their alerts (recording them is idempotent).
@@ -252,6 +245,23 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 		return reply{status: statusOf(CodeInvalidEvent), body: resp}, nil
 	}
 	return resp, nil
+}
+
+// newEvents returns the events of a batch that res says were stored.
+func newEvents(evs []*event.Event, res store.AppendResult) []*event.Event {
+	switch {
+	case res.DuplicateBatch || res.Stored == 0:
+		return nil
+	case res.Duplicates == 0:
+		return evs
+	}
+	fresh := make([]*event.Event, 0, res.Stored)
+	for i, e := range evs {
+		if i < len(res.New) && res.New[i] {
+			fresh = append(fresh, e)
+		}
+	}
+	return fresh
 }
 
 // recordAgentDecisions records the agent's own alerting decisions on

@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/store"
 )
 
@@ -212,8 +214,24 @@ func TestIngestAgentIdentity(t *testing.T) {
 	require.Equal(t, int64(7), last)
 }
 
+// exportRecorder records the ids of the events the server exports.
+type exportRecorder struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (r *exportRecorder) ExportEvents(evs []*event.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, e := range evs {
+		r.ids = append(r.ids, e.Event.ID)
+	}
+}
+
 func TestIngestRaisesAlert(t *testing.T) {
 	env := newTestEnv(t)
+	exported := &exportRecorder{}
+	env.srv.deps.EventExport = exported
 	r := env.do(store.RoleAgent, http.MethodPost, "/api/v1/events",
 		batch("", 1, benign("b1", t0), payrollToUSB("usb-1", t0.Add(time.Minute))))
 	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
@@ -269,6 +287,21 @@ func TestIngestRaisesAlert(t *testing.T) {
 	alerts, _, err := env.db.Alerts().List(context.Background(), store.AlertFilter{})
 	require.NoError(t, err)
 	require.Len(t, alerts, 1)
+
+	// A later batch that repeats the alerting event beside a new one:
+	// only the new event is evaluated (the old one is not counted again in
+	// rule windows).
+	r = env.do(store.RoleAgent, http.MethodPost, "/api/v1/events",
+		batch("", 2, payrollToUSB("usb-1", t0.Add(time.Minute)), payrollToUSB("usb-2", t0.Add(3*time.Hour))))
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	got = ingestResponse{}
+	r.json(t, &got)
+	require.Equal(t, ingestResponse{Stored: 1, Duplicates: 1, LastSeq: 2, Decisions: 1, Alerts: 1, Rejected: []rejectedEvent{}}, got)
+	alerts, _, err = env.db.Alerts().List(context.Background(), store.AlertFilter{})
+	require.NoError(t, err)
+	require.Len(t, alerts, 2)
+	// Each event was exported once, when it was first stored.
+	require.Equal(t, []string{"b1", "usb-1", "usb-2"}, exported.ids)
 }
 
 func TestDecideStoresNothing(t *testing.T) {

@@ -59,6 +59,9 @@ type AppendResult struct {
 	DuplicateBatch bool `json:"duplicate_batch,omitempty"`
 	// LastSeq is the agent's last acknowledged seq after the call.
 	LastSeq int64 `json:"last_seq"`
+	// New[i] reports that events[i] was stored by this call; nil when the
+	// call stored nothing.
+	New []bool `json:"-"`
 }
 
 // EventFilter selects events. Empty fields do not filter. From is

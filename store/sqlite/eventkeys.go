@@ -112,8 +112,9 @@ var errCorrupt = errors.New("not a vigil database, or damaged")
 
 // keyedEvent is a stored event as its block's keys need it.
 type keyedEvent struct {
-	rid int64
-	row *encodedEvent
+	rid   int64
+	row   *encodedEvent
+	index int // in the batch
 }
 
 // keyRow is one event_keys row being built.

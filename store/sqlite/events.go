@@ -106,6 +106,12 @@ func (s events) Append(ctx context.Context, agentID string, seq int64, evs []*ev
 			return fmt.Errorf("index %d events: %w", len(keyed), err)
 		}
 		res.Stored = len(keyed)
+		if res.Stored > 0 {
+			res.New = make([]bool, len(rows))
+			for _, k := range keyed {
+				res.New[k.index] = true
+			}
+		}
 		res.Duplicates = len(rows) - res.Stored
 		res.LastSeq = max(last, seq)
 		if agentID != "" {
@@ -161,7 +167,7 @@ func (tx *wtx) insertEvents(rows []encodedEvent, ingested int64, agentID string,
 		}
 		if n == int64(len(chunk)) && id == last+n {
 			for i := range chunk {
-				keyed = append(keyed, keyedEvent{rid: last + 1 + int64(i), row: &chunk[i]})
+				keyed = append(keyed, keyedEvent{rid: last + 1 + int64(i), row: &chunk[i], index: start + i})
 			}
 			last = id
 			continue
@@ -170,16 +176,16 @@ func (tx *wtx) insertEvents(rows []encodedEvent, ingested int64, agentID string,
 			continue
 		}
 		// Some ids were stored already: ask which rows are new.
-		if keyed, last, err = tx.newRows(keyed, chunk, last); err != nil {
+		if keyed, last, err = tx.newRows(keyed, chunk, start, last); err != nil {
 			return nil, err
 		}
 	}
 	return keyed, nil
 }
 
-// newRows appends to keyed the events of chunk stored after rid last, in
-// rid order, and returns the last rid stored.
-func (tx *wtx) newRows(keyed []keyedEvent, chunk []encodedEvent, last int64) ([]keyedEvent, int64, error) {
+// newRows appends to keyed the events of chunk, rows[start:], stored after
+// rid last, in rid order, and returns the last rid stored.
+func (tx *wtx) newRows(keyed []keyedEvent, chunk []encodedEvent, start int, last int64) ([]keyedEvent, int64, error) {
 	rows, err := tx.query("SELECT rid, id FROM events WHERE rid > ? ORDER BY rid", last)
 	if err != nil {
 		return nil, 0, classify(err)
@@ -203,7 +209,7 @@ func (tx *wtx) newRows(keyed []keyedEvent, chunk []encodedEvent, last int64) ([]
 	for i := range chunk {
 		// The first of repeated ids in chunk is the one stored.
 		if r, ok := rid[chunk[i].id]; ok {
-			keyed = append(keyed, keyedEvent{rid: r, row: &chunk[i]})
+			keyed = append(keyed, keyedEvent{rid: r, row: &chunk[i], index: start + i})
 			delete(rid, chunk[i].id)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -37,7 +38,7 @@ func TestAppendAndQueryRoundTrip(t *testing.T) {
 
 	res, err := db.Events().Append(t.Context(), "agent-1", 1, evs)
 	require.NoError(t, err)
-	require.Equal(t, store.AppendResult{Stored: 200, LastSeq: 1}, res)
+	require.Equal(t, store.AppendResult{Stored: 200, LastSeq: 1, New: slices.Repeat([]bool{true}, 200)}, res)
 
 	got := queryAll(t, db, store.EventFilter{Limit: 37})
 	require.Len(t, got, len(evs))
@@ -60,21 +61,28 @@ func TestAppendIdempotent(t *testing.T) {
 		seq    int64
 		events []*event.Event
 		want   store.AppendResult
+		fresh  []int // the indexes of the events stored
 	}{
-		{"first batch", "agent-1", 1, a, store.AppendResult{Stored: 10, LastSeq: 1}},
-		{"same batch again", "agent-1", 1, a, store.AppendResult{Duplicates: 10, DuplicateBatch: true, LastSeq: 1}},
-		{"same events under a new seq", "agent-1", 2, a, store.AppendResult{Duplicates: 10, LastSeq: 2}},
-		{"seq regression with new events", "agent-1", 1, b, store.AppendResult{Duplicates: 10, DuplicateBatch: true, LastSeq: 2}},
-		{"half old half new", "agent-1", 3, append(a[5:], b[:5]...), store.AppendResult{Stored: 5, Duplicates: 5, LastSeq: 3}},
-		{"same event ids from another agent", "agent-2", 1, b, store.AppendResult{Stored: 5, Duplicates: 5, LastSeq: 1}},
-		{"duplicate within a batch", "agent-2", 2, []*event.Event{genEvents(3, 1)[0], genEvents(3, 1)[0]}, store.AppendResult{Stored: 1, Duplicates: 1, LastSeq: 2}},
-		{"unsequenced import", "", 0, append(genEvents(4, 3), a[0]), store.AppendResult{Stored: 3, Duplicates: 1}},
-		{"unsequenced from a known agent", "agent-1", 0, genEvents(5, 2), store.AppendResult{Stored: 2, LastSeq: 3}},
-		{"gap in seq is fine", "agent-1", 10, genEvents(6, 1), store.AppendResult{Stored: 1, LastSeq: 10}},
-		{"empty batch moves seq", "agent-1", 11, nil, store.AppendResult{LastSeq: 11}},
+		{"first batch", "agent-1", 1, a, store.AppendResult{Stored: 10, LastSeq: 1}, span(0, 10)},
+		{"same batch again", "agent-1", 1, a, store.AppendResult{Duplicates: 10, DuplicateBatch: true, LastSeq: 1}, nil},
+		{"same events under a new seq", "agent-1", 2, a, store.AppendResult{Duplicates: 10, LastSeq: 2}, nil},
+		{"seq regression with new events", "agent-1", 1, b, store.AppendResult{Duplicates: 10, DuplicateBatch: true, LastSeq: 2}, nil},
+		{"half old half new", "agent-1", 3, append(a[5:], b[:5]...), store.AppendResult{Stored: 5, Duplicates: 5, LastSeq: 3}, span(5, 10)},
+		{"same event ids from another agent", "agent-2", 1, b, store.AppendResult{Stored: 5, Duplicates: 5, LastSeq: 1}, span(5, 10)},
+		{"duplicate within a batch", "agent-2", 2, []*event.Event{genEvents(3, 1)[0], genEvents(3, 1)[0]}, store.AppendResult{Stored: 1, Duplicates: 1, LastSeq: 2}, span(0, 1)},
+		{"unsequenced import", "", 0, append(genEvents(4, 3), a[0]), store.AppendResult{Stored: 3, Duplicates: 1}, span(0, 3)},
+		{"unsequenced from a known agent", "agent-1", 0, genEvents(5, 2), store.AppendResult{Stored: 2, LastSeq: 3}, span(0, 2)},
+		{"gap in seq is fine", "agent-1", 10, genEvents(6, 1), store.AppendResult{Stored: 1, LastSeq: 10}, span(0, 1)},
+		{"empty batch moves seq", "agent-1", 11, nil, store.AppendResult{LastSeq: 11}, nil},
 	}
 	total := 0
 	for _, tt := range tests {
+		if tt.fresh != nil {
+			tt.want.New = make([]bool, len(tt.events))
+			for _, i := range tt.fresh {
+				tt.want.New[i] = true
+			}
+		}
 		res, err := ev.Append(ctx, tt.agent, tt.seq, tt.events)
 		require.NoError(t, err, tt.name)
 		require.Equal(t, tt.want, res, tt.name)
@@ -89,6 +97,15 @@ func TestAppendIdempotent(t *testing.T) {
 	seq, err = ev.LastSeq(ctx, "never-seen")
 	require.NoError(t, err)
 	require.Zero(t, seq)
+}
+
+// span returns the ints from lo to hi, hi excluded.
+func span(lo, hi int) []int {
+	var out []int
+	for i := lo; i < hi; i++ {
+		out = append(out, i)
+	}
+	return out
 }
 
 func TestAppendRejectsBadBatchWhole(t *testing.T) {
