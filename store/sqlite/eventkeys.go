@@ -19,10 +19,13 @@ import (
 // The events table is indexed a block at a time (migration 0007): a block
 // is the events one Append stored, and event_keys has one row per key of
 // the block (every event, each user, host and action) listing the key's
-// events as [rid - first, ts] pairs. Storing an event so writes its row,
-// its id in the idempotency index and a share of a few key rows, instead
-// of four index entries; a query merges the key rows that overlap its time
-// range and reads the rows of one page only.
+// events as [rid - first, ts] pairs in time order. A user, host or action
+// with fewer than keyRowMin events in the block has event_key_entries rows
+// instead, one per event. Storing an agent's batch so writes, per event,
+// its row, its id in the idempotency index and a share of a few key rows,
+// instead of four index entries; a query merges the key rows that overlap
+// its time range with the key's event_key_entries, and reads the events of
+// one page only.
 
 // Kinds of event_keys rows.
 const (
@@ -154,14 +157,59 @@ func (tx *wtx) insertKeys(evs []keyedEvent) error {
 		add(keyHost, ev.row.host, e)
 		add(keyAction, ev.row.action, e)
 	}
-	var buf []byte
+	var (
+		buf   []byte
+		small []any // kind, value, ts, rid of each entry of event_key_entries
+	)
 	for _, r := range rows {
+		if r.kind != keyAll && len(r.entries) < keyRowMin {
+			for _, e := range r.entries {
+				small = append(small, r.kind, r.value, e.ts, e.rid)
+			}
+			continue
+		}
 		if err := tx.insertKeyRow(first, r.kind, r.value, r.entries, &buf); err != nil {
 			return err
 		}
 	}
+	return tx.insertSmallKeys(small)
+}
+
+// keyRowMin is the fewest events a user, host or action needs in a block
+// to get an event_keys row there; fewer are listed in event_key_entries,
+// one row each. A batch that mixes hundreds of users and hosts (an import,
+// a relay) would otherwise write a row for nearly every event and key, and
+// a row costs several entries.
+const keyRowMin = 4
+
+// smallKeysChunk is how many event_key_entries rows one INSERT writes:
+// the rows are small, and one statement each would cost more than the
+// rows.
+const smallKeysChunk = 100
+
+// insertSmallKeys writes event_key_entries rows, four arguments each.
+func (tx *wtx) insertSmallKeys(args []any) error {
+	const cols = 4
+	for len(args) > 0 {
+		n := min(len(args)/cols, smallKeysChunk)
+		q := insertSmallFull
+		if n < smallKeysChunk {
+			q = insertSmallSQL(n)
+		}
+		if _, err := tx.exec(q, args[:n*cols]...); err != nil {
+			return err
+		}
+		args = args[n*cols:]
+	}
 	return nil
 }
+
+func insertSmallSQL(n int) string {
+	return "INSERT INTO event_key_entries (kind, value, ts, rid) VALUES " +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?),", n), ",")
+}
+
+var insertSmallFull = insertSmallSQL(smallKeysChunk)
 
 // insertKeyRow writes one event_keys row; buf is scratch space.
 func (tx *wtx) insertKeyRow(first int64, kind int, value string, es []keyEntry, buf *[]byte) error {
@@ -270,6 +318,18 @@ type pageEvent struct {
 
 func (p *eventPage) read(ctx context.Context) ([]*event.Event, string, error) {
 	need := p.limit + 1 // one more tells whether a page follows
+	if p.kind != keyAll {
+		// The key's events in blocks where it had few are in
+		// event_key_entries: one run, in page order from the start.
+		r := &smallRun{p: p}
+		ok, err := r.advance(ctx)
+		if err != nil {
+			return nil, "", err
+		}
+		if ok {
+			heap.Push(&p.pool, r)
+		}
+	}
 	var page []pageEvent
 	filtered := p.filters() > 0
 	for len(page) < need {
@@ -283,7 +343,7 @@ func (p *eventPage) read(ctx context.Context) ([]*event.Event, string, error) {
 		if filtered {
 			n = max(n, 64)
 		}
-		batch, err := p.take(n)
+		batch, err := p.take(ctx, n)
 		if err != nil {
 			return nil, "", err
 		}
@@ -348,7 +408,7 @@ func (p *eventPage) fill(ctx context.Context) error {
 }
 
 // take pops up to n entries whose place in the order is final.
-func (p *eventPage) take(n int) ([]keyEntry, error) {
+func (p *eventPage) take(ctx context.Context, n int) ([]keyEntry, error) {
 	var out []keyEntry
 	for len(out) < n && p.pool.Len() > 0 {
 		if len(out) > 0 && len(p.sources) > 0 && p.mayPrecede(p.sources[0], p.pool.top()) {
@@ -357,7 +417,7 @@ func (p *eventPage) take(n int) ([]keyEntry, error) {
 		if len(out) > 0 && len(p.sources) == 0 && !p.done {
 			break // unknown sources may precede: fill again first
 		}
-		e, err := p.pool.pop()
+		e, err := p.pool.pop(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -545,7 +605,7 @@ type entryRun struct {
 	first int64
 	// s[i:j] holds the entries not read yet.
 	i, j int
-	head keyEntry // the next entry the page can show
+	cur  keyEntry // the next entry the page can show
 }
 
 func (r *entryRun) corrupt(at int) error {
@@ -570,7 +630,7 @@ func (r *entryRun) next() (bool, error) {
 		}
 		show, more := r.p.shows(e)
 		if show {
-			r.head = e
+			r.cur = e
 			return true, nil
 		}
 		if !more {
@@ -641,16 +701,28 @@ func parsePair(s string) (keyEntry, int, bool) {
 	return keyEntry{ts: ts, rid: off}, end + 1, true
 }
 
+// run yields entries in page order: the entries of a key row (entryRun)
+// or the key's entries of event_key_entries (smallRun).
+type run interface {
+	// head is the next entry; valid after advance reported one.
+	head() keyEntry
+	// advance moves to the next entry the page can show; false when none.
+	advance(ctx context.Context) (bool, error)
+}
+
+func (r *entryRun) head() keyEntry                        { return r.cur }
+func (r *entryRun) advance(context.Context) (bool, error) { return r.next() }
+
 // runHeap merges runs: its first run's head is the first entry in page
 // order.
 type runHeap struct {
-	runs []*entryRun
+	runs []run
 	desc bool
 }
 
 func (h *runHeap) Len() int { return len(h.runs) }
 func (h *runHeap) Less(i, j int) bool {
-	a, b := h.runs[i].head, h.runs[j].head
+	a, b := h.runs[i].head(), h.runs[j].head()
 	if h.desc {
 		return a.ts > b.ts || a.ts == b.ts && a.rid > b.rid
 	}
@@ -658,7 +730,7 @@ func (h *runHeap) Less(i, j int) bool {
 }
 func (h *runHeap) Swap(i, j int) { h.runs[i], h.runs[j] = h.runs[j], h.runs[i] }
 func (h *runHeap) Push(x any) {
-	if r, ok := x.(*entryRun); ok {
+	if r, ok := x.(run); ok {
 		h.runs = append(h.runs, r)
 	}
 }
@@ -669,13 +741,13 @@ func (h *runHeap) Pop() any {
 }
 
 // top returns the first entry; the heap must not be empty.
-func (h *runHeap) top() keyEntry { return h.runs[0].head }
+func (h *runHeap) top() keyEntry { return h.runs[0].head() }
 
 // pop removes and returns the first entry.
-func (h *runHeap) pop() (keyEntry, error) {
+func (h *runHeap) pop(ctx context.Context) (keyEntry, error) {
 	r := h.runs[0]
-	e := r.head
-	ok, err := r.next()
+	e := r.head()
+	ok, err := r.advance(ctx)
 	switch {
 	case err != nil:
 		return e, err
@@ -686,6 +758,89 @@ func (h *runHeap) pop() (keyEntry, error) {
 	}
 	return e, nil
 }
+
+// smallRun reads a key's entries of event_key_entries, smallChunk at a
+// time, in page order.
+type smallRun struct {
+	p       *eventPage
+	buf     []keyEntry
+	cur     keyEntry
+	from    keyEntry // the page continues after this entry
+	started bool
+	done    bool
+}
+
+// smallChunk is how many event_key_entries rows one read returns.
+const smallChunk = 64
+
+func (r *smallRun) head() keyEntry { return r.cur }
+
+func (r *smallRun) advance(ctx context.Context) (bool, error) {
+	for {
+		if len(r.buf) == 0 && !r.done {
+			if err := r.read(ctx); err != nil {
+				return false, err
+			}
+		}
+		if len(r.buf) == 0 {
+			return false, nil
+		}
+		e := r.buf[0]
+		r.buf = r.buf[1:]
+		show, more := r.p.shows(e)
+		if show {
+			r.cur = e
+			return true, nil
+		}
+		if !more {
+			r.buf, r.done = nil, true
+		}
+	}
+}
+
+func (r *smallRun) read(ctx context.Context) error {
+	p := r.p
+	if !r.started {
+		r.started = true
+		// From the start of the range, or from the cursor when it is
+		// inside the range (shows checks every entry against both).
+		r.from = keyEntry{ts: p.lo, rid: math.MinInt64}
+		if p.desc {
+			r.from = keyEntry{ts: p.hi, rid: math.MaxInt64}
+		}
+		if p.after && p.cursor.ts >= p.lo && p.cursor.ts <= p.hi {
+			r.from = keyEntry(p.cursor)
+		}
+	}
+	q := smallAsc
+	bound := p.hi
+	if p.desc {
+		q, bound = smallDesc, p.lo
+	}
+	rows, err := p.query(ctx, q, p.kind, p.value, r.from.ts, r.from.rid, bound, smallChunk)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rows.Close() }()
+	for rows.Next() {
+		var e keyEntry
+		if err := rows.Scan(&e.ts, &e.rid); err != nil {
+			return err
+		}
+		r.buf = append(r.buf, e)
+		r.from = e
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	r.done = len(r.buf) < smallChunk
+	return nil
+}
+
+const (
+	smallAsc  = "SELECT ts, rid FROM event_key_entries WHERE kind = ? AND value = ? AND (ts, rid) > (?, ?) AND ts <= ? ORDER BY ts, rid LIMIT ?"
+	smallDesc = "SELECT ts, rid FROM event_key_entries WHERE kind = ? AND value = ? AND (ts, rid) < (?, ?) AND ts >= ? ORDER BY ts DESC, rid DESC LIMIT ?"
+)
 
 // deleteEventsBefore deletes the events older than cutoff in up to
 // maxBlocks of the blocks that hold such events, oldest first, and brings
@@ -711,6 +866,9 @@ WHERE kind = 0 AND value = '' AND min_ts < ? ORDER BY min_ts, first LIMIT ?`, cu
 	}
 	var deleted int64
 	for _, b := range blocks {
+		if err := tx.deleteSmallKeys(b.first, b.entries, cutoff); err != nil {
+			return deleted, false, err
+		}
 		// The entries name the block's rids: after retention emptied the
 		// end of the table, SQLite may give later events rids inside an
 		// older block's range.
@@ -731,6 +889,44 @@ WHERE kind = 0 AND value = '' AND min_ts < ? ORDER BY min_ts, first LIMIT ?`, cu
 		}
 	}
 	return deleted, len(blocks) == maxBlocks, nil
+}
+
+// deleteSmallKeys deletes the event_key_entries rows of the events older
+// than cutoff in the block first, whose kind 0 entries are all.
+func (tx *wtx) deleteSmallKeys(first int64, all string, cutoff int64) error {
+	rows, err := tx.query(`SELECT rid, ts, user_name, host_name, action FROM events WHERE rid IN
+(SELECT ? + (value ->> 0) FROM json_each(?) WHERE (value ->> 1) < ?)`, first, all, cutoff)
+	if err != nil {
+		return err
+	}
+	type old struct {
+		rid, ts int64
+		keys    [3]string
+	}
+	var olds []old
+	for rows.Next() {
+		var o old
+		if err := rows.Scan(&o.rid, &o.ts, &o.keys[0], &o.keys[1], &o.keys[2]); err != nil {
+			_ = rows.Close()
+			return classify(err)
+		}
+		olds = append(olds, o)
+	}
+	if err := rows.Err(); err != nil {
+		return classify(err)
+	}
+	for _, o := range olds {
+		for i, v := range o.keys {
+			if v == "" {
+				continue
+			}
+			if _, err := tx.exec("DELETE FROM event_key_entries WHERE kind = ? AND value = ? AND ts = ? AND rid = ?",
+				keyUser+i, v, o.ts, o.rid); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // trimKeys removes the entries older than cutoff from the key rows of the

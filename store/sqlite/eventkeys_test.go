@@ -229,9 +229,10 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// checkKeys checks event_keys against the events table: every event is in
-// exactly one block, listed under every key it has with its time, and
-// every entry names a stored event; each row's bounds are its entries'.
+// checkKeys checks event_keys and event_key_entries against the events
+// table: every event is in exactly one block, listed once under every key
+// it has (in a row or an entry) with its time, and every entry names a
+// stored event; each row's bounds are its entries'.
 func checkKeys(t *testing.T, db *DB) {
 	t.Helper()
 	events := map[int64][3]string{}
@@ -274,6 +275,22 @@ func checkKeys(t *testing.T, db *DB) {
 		}
 		require.Equal(t, lo, minTS)
 		require.Equal(t, hi, maxTS)
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	rows, err = db.readers.Query("SELECT kind, value, ts, rid FROM event_key_entries")
+	require.NoError(t, err)
+	for rows.Next() {
+		var kind int
+		var value string
+		var ts, rid int64
+		require.NoError(t, rows.Scan(&kind, &value, &ts, &rid))
+		k, ok := events[rid]
+		require.True(t, ok, "event_key_entries lists rid %d, not stored", rid)
+		require.Equal(t, times[rid], ts)
+		require.NotEqual(t, keyAll, kind)
+		require.Equal(t, value, k[kind-1])
+		listed[[3]string{strconv.Itoa(kind), value, strconv.FormatInt(rid, 10)}]++
 	}
 	require.NoError(t, rows.Err())
 	require.NoError(t, rows.Close())

@@ -4,8 +4,9 @@
 --
 -- A block is the events one append stored: consecutive rids, first being
 -- the lowest, which names the block. For each block, event_keys has one row
--- per key found in it: kind 0 (value '') lists every event of the block,
--- kind 1 a user.name, kind 2 a host.name, kind 3 an event.action. entries
+-- per key found in it (with at least 4 events, see event_key_entries):
+-- kind 0 (value '') lists every event of the block, kind 1 a user.name,
+-- kind 2 a host.name, kind 3 an event.action. entries
 -- lists the key's events as a JSON array of [rid - first, ts] pairs in time
 -- order (then rid order); min_ts and max_ts bound their times. An agent's batch of 500
 -- events (one host, a few users, a dozen actions) writes some 30 rows here
@@ -28,6 +29,18 @@ CREATE UNIQUE INDEX event_keys_max ON event_keys (kind, value, max_ts, first, mi
 CREATE INDEX event_keys_min ON event_keys (kind, value, min_ts, first, max_ts);
 -- Retention finds a block's rows by its first rid.
 CREATE INDEX event_keys_first ON event_keys (first);
+
+-- A user, host or action with fewer than 4 events in a block has no row
+-- there: its events are listed here, one row each, which costs less than a
+-- row of event_keys for one or two events (batches that mix hundreds of
+-- users and hosts, as imports and relays send, have many such keys).
+CREATE TABLE event_key_entries (
+    kind  INTEGER NOT NULL,
+    value TEXT    NOT NULL,
+    ts    INTEGER NOT NULL,
+    rid   INTEGER NOT NULL,
+    PRIMARY KEY (kind, value, ts, rid)
+) WITHOUT ROWID;
 
 -- Events stored before this migration become blocks of up to 512
 -- consecutive rids.
