@@ -189,7 +189,11 @@ func checkQueries(t *testing.T, db *DB, m *eventModel, rng *rand.Rand) {
 	for _, f := range filters {
 		for _, r := range ranges {
 			for _, desc := range []bool{false, true} {
-				for _, limit := range []int{1, 7, 100} {
+				limits := []int{13, 100}
+				if f.Host == "" && f.Action == "" && r == ranges[0] {
+					limits = append(limits, 1) // a page per event: slow, so not everywhere
+				}
+				for _, limit := range limits {
 					f := f
 					f.From, f.To, f.Descending, f.Limit = r[0], r[1], desc, limit
 					want := m.query(f)
