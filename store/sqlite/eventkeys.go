@@ -38,6 +38,12 @@ const (
 // keyEntry is one event in a key row.
 type keyEntry struct{ ts, rid int64 }
 
+// compare orders entries by time, then rid: the order of an ascending page
+// and of a key row's entries.
+func (e keyEntry) compare(o keyEntry) int {
+	return cmp.Or(cmp.Compare(e.ts, o.ts), cmp.Compare(e.rid, o.rid))
+}
+
 // appendEntries appends the entries column of a key row: a JSON array of
 // [rid - first, ts] pairs, in the order of es.
 func appendEntries(b []byte, first int64, es []keyEntry) []byte {
@@ -58,9 +64,9 @@ func appendEntries(b []byte, first int64, es []keyEntry) []byte {
 // parseEntries appends the entries of a key row to dst. It accepts exactly
 // what appendEntries and migration 0007 write.
 func parseEntries(dst []keyEntry, first int64, s string) ([]keyEntry, error) {
-	r := entryRun{s: s, first: first, i: 1, j: len(s) - 1}
-	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
-		return dst, r.corrupt(0)
+	r, err := newEntryRun(nil, first, s)
+	if err != nil {
+		return dst, err
 	}
 	for r.i < r.j {
 		e, err := r.firstEntry()
@@ -75,39 +81,33 @@ func parseEntries(dst []keyEntry, first int64, s string) ([]keyEntry, error) {
 // parseInt reads a decimal int64 at the start of s and returns it with the
 // bytes it took; 0 bytes when there is none or it overflows.
 func parseInt(s string) (int64, int) {
-	neg := len(s) > 0 && s[0] == '-'
-	n := 0
-	if neg {
-		n++
+	sign := 0
+	if len(s) > 0 && s[0] == '-' {
+		sign = 1
 	}
-	start := n
-	var u uint64
-	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
-		if n-start == 18 { // more digits than can never overflow: let strconv judge
-			v, err := strconv.ParseInt(s[:n+countDigits(s[n:])], 10, 64)
-			if err != nil {
-				return 0, 0
-			}
-			return v, n + countDigits(s[n:])
-		}
-		u = u*10 + uint64(s[n]-'0')
-		n++
+	digits := 0
+	for sign+digits < len(s) && s[sign+digits] >= '0' && s[sign+digits] <= '9' {
+		digits++
 	}
-	if n == start {
+	n := sign + digits
+	switch {
+	case digits == 0:
 		return 0, 0
+	case digits > 18: // may overflow: let strconv judge
+		v, err := strconv.ParseInt(s[:n], 10, 64)
+		if err != nil {
+			return 0, 0
+		}
+		return v, n
 	}
-	if neg {
-		return -int64(u), n
+	var v int64
+	for _, c := range s[sign:n] {
+		v = v*10 + int64(c-'0')
 	}
-	return int64(u), n
-}
-
-func countDigits(s string) int {
-	n := 0
-	for n < len(s) && s[n] >= '0' && s[n] <= '9' {
-		n++
+	if sign == 1 {
+		v = -v
 	}
-	return n
+	return v, n
 }
 
 // errCorrupt reports stored data that Vigil did not write.
@@ -136,12 +136,16 @@ func (tx *wtx) insertKeys(evs []keyedEvent) error {
 	first := evs[0].rid
 	all := make([]keyEntry, len(evs))
 	rows := []keyRow{{kind: keyAll, entries: all}}
-	index := make(map[[2]string]int, 32)
+	type key struct {
+		kind  int
+		value string
+	}
+	index := make(map[key]int, 32)
 	add := func(kind int, value string, e keyEntry) {
 		if value == "" {
 			return
 		}
-		k := [2]string{strconv.Itoa(kind), value}
+		k := key{kind, value}
 		i, ok := index[k]
 		if !ok {
 			i = len(rows)
@@ -218,7 +222,7 @@ func (tx *wtx) insertKeyRow(first int64, kind int, value string, es []keyEntry, 
 		lo, hi = min(lo, e.ts), max(hi, e.ts)
 	}
 	// In time order, so that a query reads a row from either end.
-	slices.SortFunc(es, func(a, b keyEntry) int { return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.rid, b.rid)) })
+	slices.SortFunc(es, keyEntry.compare)
 	*buf = appendEntries((*buf)[:0], first, es)
 	_, err := tx.exec(`INSERT INTO event_keys (kind, value, max_ts, first, min_ts, entries) VALUES (?, ?, ?, ?, ?, ?)`,
 		kind, value, hi, first, lo, string(*buf))
@@ -428,9 +432,9 @@ func (p *eventPage) take(ctx context.Context, n int) ([]keyEntry, error) {
 
 // merge adds the entries of s that the page can show to the pool.
 func (p *eventPage) merge(s keySource) error {
-	r := &entryRun{p: p, s: s.entries, first: s.first, j: len(s.entries) - 1, i: 1}
-	if len(s.entries) < 2 || s.entries[0] != '[' || s.entries[len(s.entries)-1] != ']' {
-		return r.corrupt(0)
+	r, err := newEntryRun(p, s.first, s.entries)
+	if err != nil {
+		return err
 	}
 	ok, err := r.next()
 	if err != nil || !ok {
@@ -443,22 +447,16 @@ func (p *eventPage) merge(s keySource) error {
 // shows reports whether the page can show entry e, and whether entries
 // after it (in page order) can still be shown.
 func (p *eventPage) shows(e keyEntry) (show, more bool) {
+	past, before := e.ts > p.hi, e.ts < p.lo // past the end of the range, before its start
+	after := !p.after || e.compare(keyEntry(p.cursor)) > 0
 	if p.desc {
-		switch {
-		case e.ts < p.lo:
-			return false, false
-		case e.ts > p.hi, p.after && (e.ts > p.cursor.ts || e.ts == p.cursor.ts && e.rid >= p.cursor.rid):
-			return false, true
-		}
-		return true, true
+		past, before = before, past
+		after = !p.after || e.compare(keyEntry(p.cursor)) < 0
 	}
-	switch {
-	case e.ts > p.hi:
+	if past {
 		return false, false
-	case e.ts < p.lo, p.after && (e.ts < p.cursor.ts || e.ts == p.cursor.ts && e.rid <= p.cursor.rid):
-		return false, true
 	}
-	return true, true
+	return !before && after, true
 }
 
 // peek returns the next source, reading a chunk when none is buffered.
@@ -608,6 +606,16 @@ type entryRun struct {
 	cur  keyEntry // the next entry the page can show
 }
 
+// newEntryRun returns a run over the entries column s of the block first,
+// for page p (nil to parse the whole column).
+func newEntryRun(p *eventPage, first int64, s string) (*entryRun, error) {
+	r := &entryRun{p: p, s: s, first: first, i: 1, j: len(s) - 1}
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, r.corrupt(0)
+	}
+	return r, nil
+}
+
 func (r *entryRun) corrupt(at int) error {
 	return fmt.Errorf("%w: event_keys entries of block %d: malformed at byte %d", errCorrupt, r.first, at)
 }
@@ -722,11 +730,11 @@ type runHeap struct {
 
 func (h *runHeap) Len() int { return len(h.runs) }
 func (h *runHeap) Less(i, j int) bool {
-	a, b := h.runs[i].head(), h.runs[j].head()
+	c := h.runs[i].head().compare(h.runs[j].head())
 	if h.desc {
-		return a.ts > b.ts || a.ts == b.ts && a.rid > b.rid
+		return c > 0
 	}
-	return a.ts < b.ts || a.ts == b.ts && a.rid < b.rid
+	return c < 0
 }
 func (h *runHeap) Swap(i, j int) { h.runs[i], h.runs[j] = h.runs[j], h.runs[i] }
 func (h *runHeap) Push(x any) {
@@ -866,14 +874,7 @@ WHERE kind = 0 AND value = '' AND min_ts < ? ORDER BY min_ts, first LIMIT ?`, cu
 	}
 	var deleted int64
 	for _, b := range blocks {
-		if err := tx.deleteSmallKeys(b.first, b.entries, cutoff); err != nil {
-			return deleted, false, err
-		}
-		// The entries name the block's rids: after retention emptied the
-		// end of the table, SQLite may give later events rids inside an
-		// older block's range.
-		n, err := tx.execCount(`DELETE FROM events WHERE rid IN
-(SELECT ? + (value ->> 0) FROM json_each(?) WHERE (value ->> 1) < ?)`, b.first, b.entries, cutoff)
+		n, err := tx.deleteBlockEvents(b.first, b.entries, cutoff)
 		if err != nil {
 			return deleted, false, err
 		}
@@ -891,42 +892,47 @@ WHERE kind = 0 AND value = '' AND min_ts < ? ORDER BY min_ts, first LIMIT ?`, cu
 	return deleted, len(blocks) == maxBlocks, nil
 }
 
-// deleteSmallKeys deletes the event_key_entries rows of the events older
-// than cutoff in the block first, whose kind 0 entries are all.
-func (tx *wtx) deleteSmallKeys(first int64, all string, cutoff int64) error {
-	rows, err := tx.query(`SELECT rid, ts, user_name, host_name, action FROM events WHERE rid IN
-(SELECT ? + (value ->> 0) FROM json_each(?) WHERE (value ->> 1) < ?)`, first, all, cutoff)
+// deleteBlockEvents deletes the events older than cutoff of the block
+// first, whose kind 0 entries are all, with their event_key_entries rows,
+// and returns how many it deleted.
+func (tx *wtx) deleteBlockEvents(first int64, all string, cutoff int64) (int64, error) {
+	// The entries name the block's rids: after retention emptied the end of
+	// the table, SQLite may give later events rids inside an older block's
+	// range.
+	rows, err := tx.query(`DELETE FROM events WHERE rid IN
+(SELECT ? + (value ->> 0) FROM json_each(?) WHERE (value ->> 1) < ?)
+RETURNING rid, ts, user_name, host_name, action`, first, all, cutoff)
 	if err != nil {
-		return err
+		return 0, classify(err)
 	}
-	type old struct {
+	type gone struct {
 		rid, ts int64
-		keys    [3]string
+		keys    [3]string // user, host, action
 	}
-	var olds []old
+	var evs []gone
 	for rows.Next() {
-		var o old
-		if err := rows.Scan(&o.rid, &o.ts, &o.keys[0], &o.keys[1], &o.keys[2]); err != nil {
+		var g gone
+		if err := rows.Scan(&g.rid, &g.ts, &g.keys[0], &g.keys[1], &g.keys[2]); err != nil {
 			_ = rows.Close()
-			return classify(err)
+			return 0, classify(err)
 		}
-		olds = append(olds, o)
+		evs = append(evs, g)
 	}
 	if err := rows.Err(); err != nil {
-		return classify(err)
+		return 0, classify(err)
 	}
-	for _, o := range olds {
-		for i, v := range o.keys {
+	for _, g := range evs {
+		for i, v := range g.keys {
 			if v == "" {
 				continue
 			}
 			if _, err := tx.exec("DELETE FROM event_key_entries WHERE kind = ? AND value = ? AND ts = ? AND rid = ?",
-				keyUser+i, v, o.ts, o.rid); err != nil {
-				return err
+				keyUser+i, v, g.ts, g.rid); err != nil {
+				return 0, err
 			}
 		}
 	}
-	return nil
+	return int64(len(evs)), nil
 }
 
 // trimKeys removes the entries older than cutoff from the key rows of the

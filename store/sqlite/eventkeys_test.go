@@ -1,7 +1,6 @@
 package sqlite
 
 import (
-	"cmp"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -263,9 +262,7 @@ func checkKeys(t *testing.T, db *DB) {
 		es, err := parseEntries(nil, first, entries)
 		require.NoError(t, err)
 		require.NotEmpty(t, es)
-		require.True(t, slices.IsSortedFunc(es, func(a, b keyEntry) int {
-			return cmp.Or(cmp.Compare(a.ts, b.ts), cmp.Compare(a.rid, b.rid))
-		}), "entries in time order")
+		require.True(t, slices.IsSortedFunc(es, keyEntry.compare), "entries in time order")
 		lo, hi := int64(math.MaxInt64), int64(math.MinInt64)
 		for _, e := range es {
 			k, ok := events[e.rid]
