@@ -34,13 +34,24 @@ var ErrLineTooLong = fmt.Errorf("%w: line too long", ErrInvalid)
 // the event together with the validation error, so that callers can
 // inspect or quarantine it. Every error matches ErrInvalid.
 func Decode(data []byte) (*Event, error) {
-	d := decoder{data: data, path: make([]pathSeg, 0, 8)}
-	e, err := d.event(true)
+	e, _, err := DecodeCanonical(data)
+	return e, err
+}
+
+// DecodeCanonical is Decode that also reports whether data is the event's
+// canonical form: byte for byte what AppendJSON writes for the decoded
+// event. Agents send events in that form, so a server that stores events
+// as JSON can keep data as it came instead of encoding the event again.
+// canonical is false whenever the event is nil.
+func DecodeCanonical(data []byte) (e *Event, canonical bool, err error) {
+	// One copy of data for every string of the event.
+	d := decoder{data: data, path: make([]pathSeg, 0, 8), text: string(data)}
+	e, err = d.event(true)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	err = e.Validate()
-	return e, err
+	return e, !d.altered, err
 }
 
 // event decodes one event object at the decoder's position without

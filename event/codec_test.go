@@ -423,3 +423,59 @@ func TestDecodeFile(t *testing.T) {
 	_, err = DecodeFile(filepath.Join(dir, "missing.json"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
+
+func TestDecodeCanonical(t *testing.T) {
+	// doc builds an event: before goes between @timestamp and event, after
+	// behind event, both with their leading comma.
+	doc := func(ts, before, after string) string {
+		return `{"@timestamp":"` + ts + `"` + before + `,"event":{"id":"e1","action":"file-copy"}` + after + `}`
+	}
+	const ts = "2026-11-28T10:00:00Z"
+	tests := []struct {
+		name      string
+		in        string
+		canonical bool
+	}{
+		{"minimal", doc(ts, "", ""), true},
+		{"every kind of value", doc("2026-11-28T10:00:00.123456789Z", `,"message":"copied","tags":["a","b"],"labels":{"a":"1","b":"2"}`,
+			`,"user":{"name":"jdoe","risk_score":0.5},"file":{"path":"/x","size":5},"email":{"attachments":[{"name":"a.pdf"},{}]}`), true},
+		{"escapes appendString writes", doc(ts, `,"message":"C:\\x \"q\" \n\t\u001f \u2028 é"`, ""), true},
+
+		{"white space between fields", strings.Replace(doc(ts, "", ""), `,"event"`, `, "event"`, 1), false},
+		{"white space after the event", doc(ts, "", "") + "\n", false},
+		{"fields out of schema order", `{"event":{"id":"e1","action":"file-copy"},"@timestamp":"` + ts + `"}`, false},
+		{"an empty string", doc(ts, `,"message":""`, ""), false},
+		{"an empty list", doc(ts, `,"tags":[]`, ""), false},
+		{"an empty map", doc(ts, `,"labels":{}`, ""), false},
+		{"a zero number", doc(ts, "", `,"file":{"path":"/x","size":0}`), false},
+		{"minus zero", doc(ts, "", `,"file":{"path":"/x","size":-0}`), false},
+		{"a null field", doc(ts, `,"message":null`, ""), false},
+		{"a null in a list", doc(ts, `,"tags":["a",null]`, ""), false},
+		{"a null in a map", doc(ts, `,"labels":{"a":null}`, ""), false},
+		{"a null in a list of objects", doc(ts, "", `,"email":{"attachments":[null]}`), false},
+		{"map keys out of order", doc(ts, `,"labels":{"b":"1","a":"2"}`, ""), false},
+		{"a time with an offset", doc("2026-11-28T11:00:00+01:00", "", ""), false},
+		{"a time with trailing zeros", doc("2026-11-28T10:00:00.500Z", "", ""), false},
+		{"a float written otherwise", doc(ts, "", `,"user":{"name":"jdoe","risk_score":5e-1}`), false},
+		{"an escaped slash", doc(ts, `,"message":"a\/b"`, ""), false},
+		{"an escaped letter", doc(ts, `,"message":"\u0041"`, ""), false},
+		{"an escape in upper-case hex", doc(ts, `,"message":"\u001F"`, ""), false},
+		{"a long escape with a short form", doc(ts, `,"message":"\u000a"`, ""), false},
+		{"an escaped surrogate pair", doc(ts, `,"message":"\ud83d\ude00"`, ""), false},
+		{"a raw line separator", doc(ts, ",\"message\":\"a\u2028b\"", ""), false},
+		{"invalid UTF-8", doc(ts, ",\"message\":\"a\xffb\"", ""), false},
+		{"an escaped field name", `{"\u0040timestamp":"` + ts + `","event":{"id":"e1","action":"file-copy"}}`, false},
+		{"a missing field that is always written", `{"event":{"id":"e1","action":"file-copy"}}`, false},
+		{"an empty object that is always written", `{"@timestamp":"` + ts + `","event":{"id":"e1","action":"file-copy","ocsf":{}}}`, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, canonical, err := DecodeCanonical([]byte(tt.in))
+			require.NotNil(t, e, "%v", err)
+			require.Equal(t, tt.canonical, canonical)
+			enc, err := Encode(e)
+			require.NoError(t, err)
+			require.Equal(t, tt.canonical, string(enc) == tt.in, "Encode wrote %s", enc)
+		})
+	}
+}

@@ -44,11 +44,12 @@ func seedCorpus(f *testing.F) {
 
 // FuzzDecode: Decode never panics; whatever it accepts re-encodes to a
 // document that decodes to the same event, and encoding/json agrees with
-// what was accepted.
+// what was accepted. Input DecodeCanonical calls canonical is what Encode
+// writes, and what Encode writes is canonical.
 func FuzzDecode(f *testing.F) {
 	seedCorpus(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := event.Decode(data)
+		e, canonical, err := event.DecodeCanonical(data)
 		if e == nil {
 			if err == nil {
 				t.Fatal("no event and no error")
@@ -64,9 +65,15 @@ func FuzzDecode(f *testing.F) {
 		if encErr != nil {
 			t.Fatalf("cannot encode a decoded event: %v", encErr)
 		}
-		back, err2 := event.Decode(enc)
+		if canonical && !bytes.Equal(enc, data) {
+			t.Fatalf("input reported canonical, but Encode writes otherwise:\n%s\n%s", data, enc)
+		}
+		back, backCanonical, err2 := event.DecodeCanonical(enc)
 		if back == nil {
 			t.Fatalf("re-decoding failed: %v\n%s", err2, enc)
+		}
+		if !backCanonical {
+			t.Fatalf("Encode's output is not reported canonical:\n%s", enc)
 		}
 		if (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
 			t.Fatalf("validation differs after the round trip: %v vs %v", err, err2)

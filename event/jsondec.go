@@ -1,6 +1,7 @@
 package event
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"reflect"
@@ -76,6 +77,18 @@ type decoder struct {
 	errs    []error
 	dropped int    // field errors beyond maxFieldErrors
 	scratch []byte // unescaped string bytes
+	// altered is set on reading anything AppendJSON would write otherwise:
+	// white space, an escape, fields out of schema order, an empty value
+	// it leaves out, a null, a number or time in another form. Input the
+	// decoder leaves it clear on is the decoded event's canonical form.
+	altered bool
+	// text, when set, is data as a string: string values without escapes
+	// are then slices of it instead of an allocation each. Set only when
+	// data is one event, whose strings may keep all of it alive.
+	text string
+	// plain reports that the last string read is data[plainAt:] as it is.
+	plain   bool
+	plainAt int
 }
 
 // abort carries a syntax error up to run; nothing else is recovered.
@@ -146,13 +159,17 @@ func (d *decoder) pushIndex(i int)  { d.path = append(d.path, pathSeg{index: i})
 func (d *decoder) pop()             { d.path = d.path[:len(d.path)-1] }
 
 func (d *decoder) skipWS() {
+	start := d.pos
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
-		default:
-			return
+			continue
 		}
+		break
+	}
+	if d.pos != start {
+		d.altered = true
 	}
 }
 
@@ -195,10 +212,12 @@ func (d *decoder) object(p *structPlan, v reflect.Value) {
 	d.skipWS()
 	if d.peek() == '}' {
 		d.pos++
+		d.altered = d.altered || p.written != 0
 		return
 	}
 	var seen uint64
 	next := 0 // fields usually come in schema order: try the next ones first
+	last := -1
 	for {
 		d.skipWS()
 		if d.peek() != '"' {
@@ -233,6 +252,12 @@ func (d *decoder) object(p *structPlan, v reflect.Value) {
 			d.push(f.name)
 			d.value(f, v.Field(f.index))
 			d.pop()
+			// AppendJSON writes fields in schema order (and leaves out
+			// empty ones that may be omitted: see value).
+			if f.pos < last {
+				d.altered = true
+			}
+			last = f.pos
 		}
 		d.skipWS()
 		switch d.peek() {
@@ -240,6 +265,8 @@ func (d *decoder) object(p *structPlan, v reflect.Value) {
 			d.pos++
 		case '}':
 			d.pos++
+			// AppendJSON writes every field it may not omit.
+			d.altered = d.altered || seen&p.written != p.written
 			return
 		default:
 			d.syntax("want ',' or '}' after a field")
@@ -248,11 +275,14 @@ func (d *decoder) object(p *structPlan, v reflect.Value) {
 }
 
 // value decodes the next JSON value into v as field f describes. null
-// leaves the zero value.
+// leaves the zero value. An empty string, number or false read into a
+// field AppendJSON leaves out when empty sets altered; empty lists and
+// maps always do.
 func (d *decoder) value(f *codecField, v reflect.Value) {
 	c := d.valueStart()
 	if c == 'n' {
 		d.literal("null")
+		d.altered = true
 		v.SetZero()
 		return
 	}
@@ -262,13 +292,16 @@ func (d *decoder) value(f *codecField, v reflect.Value) {
 			d.typeErr("string")
 			return
 		}
-		v.SetString(d.str(f.intern))
+		s := d.str(f.intern)
+		d.altered = d.altered || s == "" && f.omitEmpty
+		v.SetString(s)
 	case kindInt:
 		if c != '-' && !isDigit(c) {
 			d.typeErr("integer")
 			return
 		}
 		if n, ok := d.integer(); ok {
+			d.altered = d.altered || n == 0 && f.omitEmpty
 			v.SetInt(n)
 		}
 	case kindFloat:
@@ -277,6 +310,7 @@ func (d *decoder) value(f *codecField, v reflect.Value) {
 			return
 		}
 		if x, ok := d.float(); ok {
+			d.altered = d.altered || x == 0 && f.omitEmpty
 			v.SetFloat(x)
 		}
 	case kindBool:
@@ -286,6 +320,7 @@ func (d *decoder) value(f *codecField, v reflect.Value) {
 			v.SetBool(true)
 		case 'f':
 			d.literal("false")
+			d.altered = d.altered || f.omitEmpty
 			v.SetBool(false)
 		default:
 			d.typeErr("boolean")
@@ -340,6 +375,9 @@ func (d *decoder) str(intern bool) string {
 			return s
 		}
 	}
+	if d.plain && d.text != "" {
+		return d.text[d.plainAt : d.plainAt+len(b)]
+	}
 	return string(b)
 }
 
@@ -349,6 +387,7 @@ func (d *decoder) stringList(intern bool) []string {
 	d.skipWS()
 	if d.peek() == ']' {
 		d.pos++
+		d.altered = true // read as nil, which AppendJSON leaves out or writes as null
 		return nil
 	}
 	var out []string
@@ -360,6 +399,7 @@ func (d *decoder) stringList(intern bool) []string {
 			out = append(out, d.str(intern))
 		case 'n':
 			d.literal("null")
+			d.altered = true
 			out = append(out, "")
 		default:
 			d.typeErr("string")
@@ -384,15 +424,21 @@ func (d *decoder) stringMap() map[string]string {
 	d.skipWS()
 	if d.peek() == '}' {
 		d.pos++
+		d.altered = true // read as nil, which AppendJSON leaves out or writes as null
 		return nil
 	}
 	out := map[string]string{}
+	var last string
 	for {
 		d.skipWS()
 		if d.peek() != '"' {
 			d.syntax("want a field name")
 		}
 		key := string(d.stringBytes())
+		if len(out) > 0 && key <= last {
+			d.altered = true // AppendJSON writes the keys sorted
+		}
+		last = key
 		d.skipWS()
 		if d.peek() != ':' {
 			d.syntax("want ':' after a field name")
@@ -409,6 +455,7 @@ func (d *decoder) stringMap() map[string]string {
 			out[key] = d.str(false)
 		case c == 'n':
 			d.literal("null")
+			d.altered = true
 			out[key] = ""
 		default:
 			d.typeErr("string")
@@ -433,6 +480,7 @@ func (d *decoder) objectList(f *codecField, v reflect.Value) {
 	d.skipWS()
 	if d.peek() == ']' {
 		d.pos++
+		d.altered = true // read as nil, which AppendJSON leaves out or writes as null
 		v.SetZero()
 		return
 	}
@@ -447,6 +495,7 @@ func (d *decoder) objectList(f *codecField, v reflect.Value) {
 			d.object(f.plan, item)
 		case 'n':
 			d.literal("null")
+			d.altered = true
 		default:
 			d.typeErr("object")
 		}
@@ -521,6 +570,7 @@ func (d *decoder) integer() (int64, bool) {
 	digits := text
 	if neg {
 		digits = text[1:]
+		d.altered = d.altered || string(digits) == "0" // written as 0
 	}
 	var n uint64
 	for _, c := range digits {
@@ -547,6 +597,10 @@ func (d *decoder) float() (float64, bool) {
 		d.fieldErr("number " + shorten(string(text)) + " out of range")
 		return 0, false
 	}
+	var buf [32]byte
+	if !d.altered && string((&encoder{}).float(buf[:0], x)) != string(text) {
+		d.altered = true
+	}
 	return x, true
 }
 
@@ -558,7 +612,12 @@ func (d *decoder) timestamp() (time.Time, bool) {
 		d.fieldErr("want RFC 3339 timestamp such as \"2026-11-28T10:00:00Z\", got " + shorten(strconv.Quote(string(b))))
 		return time.Time{}, false
 	}
-	return t.UTC(), true
+	t = t.UTC()
+	var buf [40]byte
+	if w := (&encoder{}).time(buf[:0], t); !d.altered && string(w[1:len(w)-1]) != string(b) {
+		d.altered = true
+	}
+	return t, true
 }
 
 // shorten keeps error messages readable when the offending value is huge.
@@ -584,6 +643,7 @@ func (d *decoder) stringBytes() []byte {
 	for i < len(d.data) && plainByte[d.data[i]] {
 		i++
 	}
+	d.plain, d.plainAt = true, start
 	if i < len(d.data) && d.data[i] == '"' {
 		d.pos = i + 1
 		return d.data[start:i]
@@ -595,10 +655,14 @@ func (d *decoder) stringBytes() []byte {
 			s := d.data[start:i]
 			if utf8.Valid(s) {
 				d.pos = i + 1
+				// AppendJSON escapes these two.
+				d.altered = d.altered || bytes.Contains(s, lineSep) || bytes.Contains(s, paraSep)
 				return s
 			}
+			d.plain = false
 			return d.unescape(start)
 		case c == '\\' || c < 0x20:
+			d.plain = false
 			return d.unescape(start)
 		}
 	}
@@ -606,6 +670,11 @@ func (d *decoder) stringBytes() []byte {
 	d.syntax("unterminated string")
 	return nil
 }
+
+var (
+	lineSep = []byte("\u2028")
+	paraSep = []byte("\u2029")
+)
 
 // plainByte marks the bytes a string can hold as they are: printable ASCII
 // other than '"' and '\\'.
@@ -617,6 +686,8 @@ var plainByte = func() (t [256]bool) {
 }()
 
 // unescape decodes the string starting at start into the scratch buffer.
+// It sets altered unless every escape is the one appendString writes and
+// nothing else needed rewriting.
 func (d *decoder) unescape(start int) []byte {
 	b := d.scratch[:0]
 	i := start
@@ -640,7 +711,11 @@ func (d *decoder) unescape(start int) []byte {
 				d.syntax("unterminated string")
 			}
 			switch e := d.data[i+1]; e {
-			case '"', '\\', '/':
+			case '"', '\\':
+				b = append(b, e)
+				i += 2
+			case '/':
+				d.altered = true // written as it is
 				b = append(b, e)
 				i += 2
 			case 'b':
@@ -664,6 +739,9 @@ func (d *decoder) unescape(start int) []byte {
 					d.pos = i
 					d.syntax("invalid \\u escape")
 				}
+				if !d.altered && !canonicalEscape(d.data[i:i+6], r) {
+					d.altered = true
+				}
 				i += 6
 				if utf16.IsSurrogate(r) {
 					if r2, ok := hex4(d.data, i+2); ok && i+1 < len(d.data) && d.data[i] == '\\' && d.data[i+1] == 'u' {
@@ -685,14 +763,33 @@ func (d *decoder) unescape(start int) []byte {
 			i++
 		default:
 			r, size := utf8.DecodeRune(d.data[i:])
-			if r == utf8.RuneError && size == 1 {
+			switch {
+			case r == utf8.RuneError && size == 1:
+				d.altered = true // written as U+FFFD
 				b = append(b, "\uFFFD"...)
-			} else {
+			case r == '\u2028' || r == '\u2029':
+				d.altered = true // written escaped
+				b = append(b, d.data[i:i+size]...)
+			default:
 				b = append(b, d.data[i:i+size]...)
 			}
 			i += size
 		}
 	}
+}
+
+// canonicalEscape reports whether esc, a \\u escape of r, is how
+// appendString writes r: it escapes control characters without a short
+// form and U+2028 and U+2029 that way, in lower-case hex, and writes
+// every other character as it is.
+func canonicalEscape(esc []byte, r rune) bool {
+	switch r {
+	case '\b', '\f', '\n', '\r', '\t':
+		return false
+	case '\u2028', '\u2029':
+		return string(esc) == `\u202`+string(hexDigits[r&0xF])
+	}
+	return r < 0x20 && string(esc) == `\u00`+string(hexDigits[r>>4])+string(hexDigits[r&0xF])
 }
 
 // hex4 parses the four hex digits at data[i:i+4].

@@ -48,6 +48,10 @@ type structPlan struct {
 	fields []*codecField
 	byName map[string]*codecField
 	names  []string // JSON names, for did-you-mean suggestions
+	// written has the bits of the fields the encoder writes even when
+	// empty: those without omitempty, and structs and times, which
+	// encoding/json's omitempty never leaves out.
+	written uint64
 }
 
 var (
@@ -91,6 +95,9 @@ func buildPlan(t reflect.Type, prefix string) *structPlan {
 		f.pos = len(p.fields)
 		f.bit = 1 << uint(f.pos)
 		f.omitEmpty = opts == "omitempty"
+		if !f.omitEmpty || f.kind == kindStruct || f.kind == kindTime {
+			p.written |= f.bit
+		}
 		p.fields = append(p.fields, f)
 		p.byName[name] = f
 		p.names = append(p.names, name)

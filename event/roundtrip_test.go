@@ -13,16 +13,18 @@ import (
 )
 
 // TestRoundTripGenerated checks Decode(Encode(e)) == e over a generated
-// stream of every action, and that Encode writes what encoding/json writes.
+// stream of every action, that Encode writes what encoding/json writes,
+// and that DecodeCanonical calls what Encode writes canonical.
 func TestRoundTripGenerated(t *testing.T) {
 	for _, seed := range []int64{1, 2, 42} {
 		g := eventgen.New(seed, eventgen.Options{Users: 200})
 		for i, e := range g.Batch(2000) {
 			data, err := event.Encode(e)
 			require.NoError(t, err)
-			back, err := event.Decode(data)
+			back, canonical, err := event.DecodeCanonical(data)
 			require.NoError(t, err, "seed %d event %d: %s", seed, i, data)
 			require.Equal(t, e, back, "seed %d event %d", seed, i)
+			require.True(t, canonical, "seed %d event %d: %s", seed, i, data)
 
 			var want bytes.Buffer
 			enc := json.NewEncoder(&want)
