@@ -24,8 +24,9 @@ type Directory interface {
 	AddToWatchlist(ctx context.Context, name, user, reason string) (identity.Watchlist, error)
 	RemoveFromWatchlist(ctx context.Context, name, user string) (identity.Watchlist, error)
 	DeleteWatchlist(ctx context.Context, name string) error
-	// Enrich fills an event's user field set from the directory.
-	Enrich(e *event.Event)
+	// Enrich fills an event's user field set from the directory and
+	// reports whether it changed the event.
+	Enrich(e *event.Event) (changed bool)
 	// BundleData is the directory document agents enrich events with.
 	BundleData(logins ...string) map[string]any
 }

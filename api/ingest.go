@@ -76,9 +76,13 @@ type rejectedEvent struct {
 // decodedBatch is a batch after decoding: the events to store, in batch
 // order without repeated ids, and the rejected ones.
 type decodedBatch struct {
-	agentID   string
-	seq       int64
-	events    []*event.Event
+	agentID string
+	seq     int64
+	events  []*event.Event
+	// bodies[i] is events[i] as the request carried it when that is the
+	// event's canonical JSON, which the store then keeps as it is; nil
+	// otherwise.
+	bodies    [][]byte
 	decisions []engine.Decision
 	repeats   int
 	rejected  []rejectedEvent
@@ -125,7 +129,8 @@ func buildBatch(req ingestRequest, maxEvents int) (b *decodedBatch, syntax bool,
 	if req.Seq < 0 {
 		return nil, false, errorf(CodeInvalidBody, "seq: must not be negative, got %d", req.Seq)
 	}
-	b = &decodedBatch{agentID: req.AgentID, seq: req.Seq, events: make([]*event.Event, 0, len(req.Events))}
+	b = &decodedBatch{agentID: req.AgentID, seq: req.Seq, events: make([]*event.Event, 0, len(req.Events)),
+		bodies: make([][]byte, 0, len(req.Events))}
 	if len(req.Decisions) > maxEvents {
 		return nil, false, errorf(CodeBatchTooLarge, "the batch holds %d decisions; the limit is %d: split it", len(req.Decisions), maxEvents)
 	}
@@ -141,7 +146,7 @@ func buildBatch(req ingestRequest, maxEvents int) (b *decodedBatch, syntax bool,
 	}
 	seen := make(map[string]struct{}, len(req.Events))
 	for i, raw := range req.Events {
-		e, err := event.Decode(raw)
+		e, canonical, err := event.DecodeCanonical(raw)
 		if err != nil {
 			var se *event.SyntaxError
 			syntax = syntax || errors.As(err, &se)
@@ -158,6 +163,10 @@ func buildBatch(req ingestRequest, maxEvents int) (b *decodedBatch, syntax bool,
 		}
 		seen[e.Event.ID] = struct{}{}
 		b.events = append(b.events, e)
+		if !canonical {
+			raw = nil
+		}
+		b.bodies = append(b.bodies, raw)
 	}
 	return b, syntax, nil
 }
@@ -187,15 +196,17 @@ func (s *Server) ingestEvents(c *gin.Context) (any, error) {
 	ctx := c.Request.Context()
 	if s.deps.Directory != nil {
 		// The context at the time of the event is what the record keeps.
-		for _, e := range b.events {
-			s.deps.Directory.Enrich(e)
+		for i, e := range b.events {
+			if s.deps.Directory.Enrich(e) {
+				b.bodies[i] = nil // to be encoded again
+			}
 		}
 	}
 	if len(b.events) > 0 {
 		// A client that goes away mid-request must not abandon a write that
 		// may commit: the batch would then be stored but never evaluated, and
 		// its retry recognised as a replay.
-		res, err := s.deps.Events.Append(context.WithoutCancel(ctx), b.agentID, b.seq, b.events)
+		res, err := s.deps.Events.AppendEncoded(context.WithoutCancel(ctx), b.agentID, b.seq, b.events, b.bodies)
 		if err != nil {
 			s.metrics.batches.WithLabelValues("failed").Inc()
 			return nil, err // the store's error names the agent and seq

@@ -282,18 +282,38 @@ func TestEnrich(t *testing.T) {
 	sources(t, d)
 	for _, name := range []string{"jdoe", "JDoe", `CORP\jdoe`, "jdoe@corp.example", "jdoe@elsewhere.example"} {
 		e := &event.Event{User: &event.User{Name: name, ID: "1000", Groups: []string{"sudo"}}}
-		d.Enrich(e)
+		require.True(t, d.Enrich(e), name)
 		require.Equal(t, &event.User{Name: name, ID: "1000", Email: "jdoe@corp.example", FullName: "Jane Doe (SCIM)",
 			Department: "Finance", Title: "Accountant", Manager: "boss", Groups: []string{"Domain Admins", "Okta Users", "sudo"},
 			Watchlists: []string{"departing", "privileged"}, Privileged: true, Active: ptr(true),
 			Employment: &event.Employment{Status: "notice", StartDate: "2019-04-01", NoticeDate: "2026-11-20", EndDate: "2026-12-15"},
 		}, e.User, name)
+		// Enriched once, as an agent does from the same directory: nothing
+		// left to change.
+		before := *e.User
+		require.False(t, d.Enrich(e), name)
+		require.Equal(t, before, *e.User)
+		// Any field the directory owns that differs is changed.
+		for _, edit := range []func(u *event.User){
+			func(u *event.User) { u.Department = "Sales" },
+			func(u *event.User) { u.Groups = u.Groups[1:] },
+			func(u *event.User) { u.Watchlists = nil },
+			func(u *event.User) { u.Privileged = false },
+			func(u *event.User) { u.Employment = &event.Employment{Status: "active"} },
+			func(u *event.User) { u.Active = nil },
+		} {
+			u := before
+			edit(&u)
+			e := &event.Event{User: &u}
+			require.True(t, d.Enrich(e), name)
+			require.Equal(t, before, *e.User)
+		}
 	}
 	unknown := &event.Event{User: &event.User{Name: "stranger"}}
-	d.Enrich(unknown)
+	require.False(t, d.Enrich(unknown))
 	require.Equal(t, &event.User{Name: "stranger"}, unknown.User)
-	d.Enrich(&event.Event{})
-	d.Enrich(nil)
+	require.False(t, d.Enrich(&event.Event{}))
+	require.False(t, d.Enrich(nil))
 
 	// Two events never share what they may write to.
 	a := &event.Event{User: &event.User{Name: "jdoe"}}

@@ -19,13 +19,17 @@ import (
 // e.User.Groups and e.User.Watchlists may share their backing array with
 // the directory and other events: replace them rather than writing to
 // their elements.
-func (d *Directory) Enrich(e *event.Event) {
+//
+// It reports whether it changed the event: not when an agent already
+// enriched it from the same directory (see BundleData).
+func (d *Directory) Enrich(e *event.Event) (changed bool) {
 	if e == nil || e.User == nil || e.User.Name == "" {
-		return
+		return false
 	}
 	if en := d.current(false).lookup(e.User.Name); en != nil {
-		en.apply(e.User)
+		return en.apply(e.User)
 	}
+	return false
 }
 
 // BundleDataVersion is the version of the BundleData document's shape.

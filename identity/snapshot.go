@@ -46,46 +46,76 @@ type enrichAlloc struct {
 // apply fills u with the person's context. Identity fields the sensor
 // already set (email, full name) are kept; directory-owned fields
 // (department, title, manager, groups, watchlists, employment, active,
-// contractor, privileged) come from the directory.
-func (en *entry) apply(u *event.User) {
+// contractor, privileged) come from the directory. It reports whether
+// it changed u: an agent that enriched the event from the same directory
+// leaves nothing to change.
+func (en *entry) apply(u *event.User) (changed bool) {
 	p := &en.person
+	set := func(field *string, v string) {
+		if *field != v {
+			*field = v
+			changed = true
+		}
+	}
 	if u.Email == "" {
-		u.Email = p.Email
+		set(&u.Email, p.Email)
 	}
 	if u.FullName == "" {
-		u.FullName = p.FullName
+		set(&u.FullName, p.FullName)
 	}
 	if p.Department != "" {
-		u.Department = p.Department
+		set(&u.Department, p.Department)
 	}
 	if p.Title != "" {
-		u.Title = p.Title
+		set(&u.Title, p.Title)
 	}
 	if p.Manager != "" {
-		u.Manager = p.Manager
+		set(&u.Manager, p.Manager)
 	}
 	if len(en.groups) > 0 {
-		if len(u.Groups) == 0 {
-			u.Groups = en.groups
-		} else {
-			u.Groups = unionSorted(u.Groups, en.groups)
+		groups := en.groups
+		if len(u.Groups) > 0 {
+			groups = unionSorted(u.Groups, en.groups)
+		}
+		if !slices.Equal(u.Groups, groups) {
+			u.Groups = groups
+			changed = true
 		}
 	}
-	if len(en.watchlists) > 0 {
+	if len(en.watchlists) > 0 && !slices.Equal(u.Watchlists, en.watchlists) {
 		u.Watchlists = en.watchlists
+		changed = true
 	}
-	u.Contractor = u.Contractor || p.Contractor
-	u.Privileged = u.Privileged || p.Privileged
-	if en.hasEmployment || p.Active != nil {
-		a := &enrichAlloc{employment: en.employment}
-		if en.hasEmployment {
-			u.Employment = &a.employment
-		}
-		if p.Active != nil {
-			a.active = *p.Active
-			u.Active = &a.active
-		}
+	if p.Contractor && !u.Contractor {
+		u.Contractor = true
+		changed = true
 	}
+	if p.Privileged && !u.Privileged {
+		u.Privileged = true
+		changed = true
+	}
+	// The event gets its own copies, so that two events never share what
+	// they may write to.
+	var a *enrichAlloc
+	alloc := func() *enrichAlloc {
+		if a == nil {
+			a = &enrichAlloc{}
+		}
+		return a
+	}
+	if en.hasEmployment && (u.Employment == nil || *u.Employment != en.employment) {
+		a := alloc()
+		a.employment = en.employment
+		u.Employment = &a.employment
+		changed = true
+	}
+	if p.Active != nil && (u.Active == nil || *u.Active != *p.Active) {
+		a := alloc()
+		a.active = *p.Active
+		u.Active = &a.active
+		changed = true
+	}
+	return changed
 }
 
 // lookup finds the entry of a user name as events carry it: the login or

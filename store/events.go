@@ -27,8 +27,13 @@ import (
 // so the same batch can be sent again. Every event needs a non-empty
 // event.id (ErrInvalid otherwise); Append does not otherwise validate events,
 // which is the API's job. Append neither keeps nor modifies the events
-// passed to it; it records the time of ingest (event.ingested) when the
-// event carries none.
+// passed to it; it records the time of ingest, which Query returns as
+// event.ingested when the event carries none.
+//
+// AppendEncoded is Append for a caller that has events in JSON already:
+// bodies[i], when not nil, must be byte for byte what event.AppendJSON
+// writes for events[i] (event.DecodeCanonical tells), and the store keeps
+// it instead of encoding the event again. bodies may be nil.
 //
 // Query returns events in event-time order (oldest first unless
 // EventFilter.Descending) one page at a time; the returned events belong to
@@ -43,6 +48,7 @@ import (
 // harmless since a retry is idempotent.
 type Events interface {
 	Append(ctx context.Context, agentID string, seq int64, events []*event.Event) (AppendResult, error)
+	AppendEncoded(ctx context.Context, agentID string, seq int64, events []*event.Event, bodies [][]byte) (AppendResult, error)
 	Query(ctx context.Context, f EventFilter) (events []*event.Event, next string, err error)
 	LastSeq(ctx context.Context, agentID string) (int64, error)
 }

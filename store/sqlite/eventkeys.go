@@ -532,7 +532,7 @@ func (p *eventPage) sourcesQuery() (string, []any) {
 }
 
 // fetchEvents reads the events whose rids a JSON array lists.
-const fetchEvents = "SELECT rid, user_name, host_name, action, body FROM events WHERE rid IN (SELECT value FROM json_each(?))"
+const fetchEvents = "SELECT rid, user_name, host_name, action, ingested, body FROM events WHERE rid IN (SELECT value FROM json_each(?))"
 
 // fetch reads the events of batch, in batch order, keeping those that
 // match every filter. An event deleted meanwhile is left out.
@@ -556,6 +556,7 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 	defer func() { _ = rows.Close() }()
 	type row struct {
 		user, host, action string
+		ingested           int64
 		body               []byte
 	}
 	found := make(map[int64]row, len(batch))
@@ -564,7 +565,7 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 			rid int64
 			r   row
 		)
-		if err := rows.Scan(&rid, &r.user, &r.host, &r.action, &r.body); err != nil {
+		if err := rows.Scan(&rid, &r.user, &r.host, &r.action, &r.ingested, &r.body); err != nil {
 			return nil, err
 		}
 		found[rid] = r
@@ -584,6 +585,12 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 			// validation problem (rules may have changed since) keeps the
 			// event.
 			return nil, fmt.Errorf("%w: stored event %d: %w", errCorrupt, e.rid, err)
+		}
+		if ev.Event.Ingested == nil {
+			// The time of ingest is kept in its column, not in the body
+			// (which older versions wrote it into).
+			t := fromNanos(r.ingested)
+			ev.Event.Ingested = &t
 		}
 		out = append(out, pageEvent{pos: position(e), e: ev})
 	}

@@ -31,6 +31,12 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
 // Append implements store.Events.
 func (s events) Append(ctx context.Context, agentID string, seq int64, evs []*event.Event) (store.AppendResult, error) {
+	return s.AppendEncoded(ctx, agentID, seq, evs, nil)
+}
+
+// AppendEncoded implements store.Events. The time of ingest goes to the
+// ingested column, not into the body: a body is the event as it came.
+func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, evs []*event.Event, bodies [][]byte) (store.AppendResult, error) {
 	fail := func(err error) (store.AppendResult, error) {
 		return store.AppendResult{}, fmt.Errorf("append %d events from agent %q (seq %d): %w", len(evs), agentID, seq, err)
 	}
@@ -39,25 +45,34 @@ func (s events) Append(ctx context.Context, agentID string, seq int64, evs []*ev
 		return fail(fmt.Errorf("%w: negative seq", store.ErrInvalid))
 	case seq > 0 && agentID == "":
 		return fail(fmt.Errorf("%w: a sequenced batch needs an agent id", store.ErrInvalid))
+	case bodies != nil && len(bodies) != len(evs):
+		return fail(fmt.Errorf("%w: %d bodies for %d events", store.ErrInvalid, len(bodies), len(evs)))
 	}
 	ingested := s.db.now()
 	rows := make([]encodedEvent, len(evs))
-	// One buffer for the whole batch: fewer allocations than one per event.
-	buf := make([]byte, 0, 1024*len(evs))
+	// One buffer for the bodies to encode: fewer allocations than one per
+	// event.
+	var buf []byte
 	for i, e := range evs {
 		if e == nil || e.Event.ID == "" {
 			return fail(fmt.Errorf("%w: event %d has no event.id", store.ErrInvalid, i))
 		}
-		c := *e
-		if c.Event.Ingested == nil {
-			c.Event.Ingested = &ingested
+		var body []byte
+		if bodies != nil {
+			body = bodies[i]
 		}
-		start := len(buf)
-		var err error
-		if buf, err = event.AppendJSON(buf, &c); err != nil {
-			return fail(fmt.Errorf("%w: %w", store.ErrInvalid, err))
+		if body == nil {
+			if buf == nil {
+				buf = make([]byte, 0, 1024*len(evs))
+			}
+			start := len(buf)
+			var err error
+			if buf, err = event.AppendJSON(buf, e); err != nil {
+				return fail(fmt.Errorf("%w: %w", store.ErrInvalid, err))
+			}
+			body = buf[start:len(buf):len(buf)]
 		}
-		r := encodedEvent{id: e.Event.ID, action: e.Event.Action, ts: nanos(e.Timestamp), body: buf[start:len(buf):len(buf)]}
+		r := encodedEvent{id: e.Event.ID, action: e.Event.Action, ts: nanos(e.Timestamp), body: body}
 		if e.User != nil {
 			r.user = e.User.Name
 		}

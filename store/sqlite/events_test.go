@@ -49,6 +49,48 @@ func TestAppendAndQueryRoundTrip(t *testing.T) {
 	require.Nil(t, evs[0].Event.Ingested)
 }
 
+func TestAppendEncoded(t *testing.T) {
+	clk := newClock()
+	db, _ := openTest(t, Options{Now: clk.Now})
+	evs := genEvents(1, 20)
+	own := clk.Now().Add(-time.Hour)
+	evs[3].Event.Ingested = &own // a relay's event keeps its own time of ingest
+	bodies := make([][]byte, len(evs))
+	for i, e := range evs {
+		if i%2 == 0 { // the others the store encodes
+			bodies[i] = []byte(encode(t, e))
+		}
+	}
+	res, err := db.Events().AppendEncoded(t.Context(), "agent-1", 1, evs, bodies)
+	require.NoError(t, err)
+	require.Equal(t, 20, res.Stored)
+
+	// Every body is the event as it came, without the time of ingest.
+	rows, err := db.readers.QueryContext(t.Context(), "SELECT id, body FROM events")
+	require.NoError(t, err)
+	stored := map[string]string{}
+	for rows.Next() {
+		var id, body string
+		require.NoError(t, rows.Scan(&id, &body))
+		stored[id] = body
+	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	for _, e := range evs {
+		require.Equal(t, encode(t, e), stored[e.Event.ID])
+	}
+	// Queries return the time of ingest all the same.
+	got := queryAll(t, db, store.EventFilter{Limit: 7})
+	require.Len(t, got, len(evs))
+	for i, e := range evs {
+		require.Equal(t, encode(t, withIngested(e, clk.Now())), encode(t, got[i]), "event %d", i)
+	}
+	require.Equal(t, own, *got[3].Event.Ingested)
+
+	_, err = db.Events().AppendEncoded(t.Context(), "agent-1", 2, genEvents(2, 2), [][]byte{nil})
+	require.ErrorIs(t, err, store.ErrInvalid)
+}
+
 func TestAppendIdempotent(t *testing.T) {
 	ctx := t.Context()
 	db, _ := openTest(t, Options{})
