@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"unicode/utf8"
 )
@@ -236,16 +237,23 @@ func (s *scanner) skipValue() bool {
 	return false
 }
 
-// skipString moves past a string starting at the current quote.
+// skipString moves past a string starting at the current quote: to the
+// next quote that an odd number of backslashes does not escape.
 func (s *scanner) skipString() bool {
-	for i := s.pos + 1; i < len(s.data); i++ {
-		switch s.data[i] {
-		case '\\':
-			i++
-		case '"':
-			s.pos = i + 1
+	for i := s.pos + 1; ; {
+		q := bytes.IndexByte(s.data[i:], '"')
+		if q < 0 {
+			return false
+		}
+		i += q
+		escapes := 0
+		for j := i - 1; s.data[j] == '\\'; j-- {
+			escapes++
+		}
+		i++
+		if escapes%2 == 0 {
+			s.pos = i
 			return true
 		}
 	}
-	return false
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/vigil-itm/vigil/event"
+	"github.com/vigil-itm/vigil/event/eventgen"
 	"github.com/vigil-itm/vigil/store"
 )
 
@@ -164,5 +166,28 @@ func benchIngest(b *testing.B, batchSize, clients int, templates []string) {
 		// load generator) per event: what the box can do when the cores are
 		// not shared with anything else.
 		b.ReportMetric(float64(cpu.Microseconds())/float64(stored.Load()), "cpu-µs/event")
+	}
+}
+
+// BenchmarkScanBatch splits a batch of 500 generated events, as agents
+// encode them, into its events (scanBatch, before any event is decoded).
+func BenchmarkScanBatch(b *testing.B) {
+	body := []byte(`{"agent_id":"agent-1","seq":1,"events":[`)
+	for i, e := range eventgen.New(1, eventgen.Options{}).Batch(500) {
+		if i > 0 {
+			body = append(body, ',')
+		}
+		var err error
+		if body, err = event.AppendJSON(body, e); err != nil {
+			b.Fatal(err)
+		}
+	}
+	body = append(body, "]}"...)
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if req, ok := scanBatch(body); !ok || len(req.Events) != 500 {
+			b.Fatalf("scanBatch: ok %v, %d events", ok, len(req.Events))
+		}
 	}
 }
