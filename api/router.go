@@ -287,7 +287,9 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	}
 	var buf bytes.Buffer
 	if n := c.Request.ContentLength; n > 0 && n <= limit {
-		buf.Grow(int(n))
+		// ReadFrom wants MinRead bytes free before it sees EOF: without
+		// them it would copy the whole body into a buffer twice the size.
+		buf.Grow(int(n) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(body); err != nil {
 		var mbe *http.MaxBytesError
