@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -72,6 +73,19 @@ type batchBody struct {
 	Seq       uint64            `json:"seq"`
 	Events    []*event.Event    `json:"events"`
 	Decisions []engine.Decision `json:"decisions,omitempty"`
+}
+
+// encodeBatch writes an ingest body. HTML escaping is off, so that every
+// event is in its canonical form (event.AppendJSON's), which the server
+// stores as it comes instead of encoding the event again.
+func encodeBatch(b batchBody) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(b); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // OpenSpool opens (creating it if needed) the spool in dir. Partial files
@@ -182,7 +196,7 @@ func (s *Spool) AddBatch(events []*event.Event, decisions []engine.Decision, pri
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	seq := s.next
-	body, err := json.Marshal(batchBody{Seq: seq, Events: events, Decisions: decisions})
+	body, err := encodeBatch(batchBody{Seq: seq, Events: events, Decisions: decisions})
 	if err != nil {
 		return fmt.Errorf("spool batch: encode: %w", err)
 	}

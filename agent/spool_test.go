@@ -211,3 +211,27 @@ func TestOneAgentPerDataDir(t *testing.T) {
 	require.NoError(t, err, "the lock goes with the agent")
 	b.Close()
 }
+
+// TestSpoolWritesCanonicalEvents: every event of a spooled batch is in its
+// canonical form, even with characters HTML escaping would rewrite, so
+// that the server stores the bytes as they come.
+func TestSpoolWritesCanonicalEvents(t *testing.T) {
+	s := openTestSpool(t, t.TempDir(), 0)
+	evs := testEvents(2, 3)
+	evs[0].URL = &event.URL{Full: "https://share.example/upload?a=1&b=<2>"}
+	evs[1].Message = "Q&A <draft> \u2028 \"quoted\"\n"
+	require.NoError(t, s.AddBatch(evs, nil, 0))
+	data, err := os.ReadFile(s.path(s.snapshot()[0]))
+	require.NoError(t, err)
+	var body struct {
+		Events []json.RawMessage `json:"events"`
+	}
+	require.NoError(t, json.Unmarshal(data, &body))
+	require.Len(t, body.Events, 2)
+	for i, raw := range body.Events {
+		e, canonical, err := event.DecodeCanonical(raw)
+		require.NoError(t, err)
+		require.True(t, canonical, "%s", raw)
+		require.Equal(t, evs[i], e)
+	}
+}
