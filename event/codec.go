@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // DefaultMaxLineSize is the longest line DecodeStream accepts unless told
@@ -44,14 +45,30 @@ func Decode(data []byte) (*Event, error) {
 // as JSON can keep data as it came instead of encoding the event again.
 // canonical is false whenever the event is nil.
 func DecodeCanonical(data []byte) (e *Event, canonical bool, err error) {
+	d, _ := decoders.Get().(*decoder)
+	if d == nil {
+		d = &decoder{path: make([]pathSeg, 0, 8)}
+	}
 	// One copy of data for every string of the event.
-	d := decoder{data: data, path: make([]pathSeg, 0, 8), text: string(data)}
+	d.data, d.text = data, string(data)
 	e, err = d.event(true)
+	canonical = !d.altered
+	d.release()
 	if err != nil {
 		return nil, false, err
 	}
 	err = e.Validate()
-	return e, !d.altered, err
+	return e, canonical, err
+}
+
+// decoders keeps decoders for DecodeCanonical, with their buffers.
+var decoders sync.Pool
+
+// release empties d, keeping its buffers, and puts it in decoders.
+func (d *decoder) release() {
+	clear(d.strs[:cap(d.strs)])
+	*d = decoder{path: d.path[:0], scratch: d.scratch[:0], strs: d.strs[:0]}
+	decoders.Put(d)
 }
 
 // event decodes one event object at the decoder's position without

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -75,8 +76,9 @@ type decoder struct {
 	pos     int
 	path    []pathSeg
 	errs    []error
-	dropped int    // field errors beyond maxFieldErrors
-	scratch []byte // unescaped string bytes
+	dropped int      // field errors beyond maxFieldErrors
+	scratch []byte   // unescaped string bytes
+	strs    []string // the list stringList is reading
 	// altered is set on reading anything AppendJSON would write otherwise:
 	// white space, an escape, fields out of schema order, an empty value
 	// it leaves out, a null, a number or time in another form. Input the
@@ -390,7 +392,9 @@ func (d *decoder) stringList(intern bool) []string {
 		d.altered = true // read as nil, which AppendJSON leaves out or writes as null
 		return nil
 	}
-	var out []string
+	// Collected in the decoder's scratch list, then copied: one
+	// allocation per list instead of one per growth.
+	out := d.strs[:0]
 	for i := 0; ; i++ {
 		d.skipWS()
 		d.pushIndex(i)
@@ -411,7 +415,8 @@ func (d *decoder) stringList(intern bool) []string {
 			d.pos++
 		case ']':
 			d.pos++
-			return out
+			d.strs = out
+			return slices.Clone(out)
 		default:
 			d.syntax("want ',' or ']' after an array element")
 		}
