@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-itm/vigil/alerts"
+	"github.com/vigil-itm/vigil/event"
 	"github.com/vigil-itm/vigil/identity"
 	"github.com/vigil-itm/vigil/identity/sources"
 	"github.com/vigil-itm/vigil/store"
@@ -186,4 +188,65 @@ func TestNotConfiguredIsNotAServerFailure(t *testing.T) {
 	r := env.do(store.RoleAnalyst, http.MethodGet, "/api/v1/alerts", nil)
 	require.Equal(t, http.StatusServiceUnavailable, r.status)
 	require.Contains(t, env.logs.String(), "level=ERROR")
+}
+
+// bodyRecorder records the bodies the server hands the store with each
+// event: the request's bytes, or nil for the store to encode the event.
+type bodyRecorder struct {
+	store.Events
+	mu     sync.Mutex
+	bodies map[string][]byte
+}
+
+func (r *bodyRecorder) AppendEncoded(ctx context.Context, agentID string, seq int64, evs []*event.Event, bodies [][]byte) (store.AppendResult, error) {
+	r.mu.Lock()
+	for i, e := range evs {
+		r.bodies[e.Event.ID] = bodies[i]
+	}
+	r.mu.Unlock()
+	return r.Events.AppendEncoded(ctx, agentID, seq, evs, bodies)
+}
+
+// TestIngestStoresCanonicalBytes: an event sent in its canonical form is
+// stored as the request carried it, unless the directory added to it; any
+// other event is encoded again. Either way the stored event is the event
+// the server evaluated.
+func TestIngestStoresCanonicalBytes(t *testing.T) {
+	env := newTestEnv(t)
+	withDirectoryAndSinks(t, env, "outputs: []")
+	r := env.do(store.RoleAnalyst, http.MethodPost, "/api/v1/watchlists", watchlistRequest{Name: "hr-case-17"})
+	require.Equal(t, http.StatusCreated, r.status, "%s", r.body)
+	r = env.do(store.RoleAnalyst, http.MethodPut, "/api/v1/watchlists/hr-case-17/members/jdoe", memberRequest{Reason: "case 17"})
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	rec := &bodyRecorder{Events: env.srv.deps.Events, bodies: map[string][]byte{}}
+	env.srv.deps.Events = rec
+
+	encode := func(id, user string) string {
+		e, err := event.Decode([]byte(benign(id, t0)))
+		require.NoError(t, err)
+		e.User.Name = user
+		b, err := event.Encode(e)
+		require.NoError(t, err)
+		return string(b)
+	}
+	asSent := encode("as-sent", "asmith")           // canonical, nothing to add
+	spaced := "{ " + encode("spaced", "asmith")[1:] // not canonical
+	enriched := encode("enriched", "jdoe")          // canonical, but jdoe is on a watchlist
+	r = env.do(store.RoleAgent, http.MethodPost, "/api/v1/events", batch("", 1, asSent, spaced, enriched))
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+
+	require.Equal(t, asSent, string(rec.bodies["as-sent"]))
+	require.Nil(t, rec.bodies["spaced"])
+	require.Nil(t, rec.bodies["enriched"])
+	evs, _, err := env.db.Events().Query(context.Background(), store.EventFilter{})
+	require.NoError(t, err)
+	require.Len(t, evs, 3)
+	for _, e := range evs {
+		require.NotNil(t, e.Event.Ingested, e.Event.ID)
+		if e.Event.ID == "enriched" {
+			require.Contains(t, e.User.Watchlists, "hr-case-17")
+		} else {
+			require.Empty(t, e.User.Watchlists, e.Event.ID)
+		}
+	}
 }
