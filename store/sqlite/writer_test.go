@@ -121,3 +121,16 @@ func TestWriterSkipsCancelledWrites(t *testing.T) {
 	_, err := db.Users().Get(t.Context(), "u1")
 	require.ErrorIs(t, err, store.ErrNotFound)
 }
+
+// TestSynchronousSetsThePragma: Options.Synchronous reaches every
+// connection, the writer's and the readers'.
+func TestSynchronousSetsThePragma(t *testing.T) {
+	for mode, want := range map[Synchronous]int{"": 1, SyncNormal: 1, SyncFull: 2} {
+		db, _ := openTest(t, Options{Synchronous: mode})
+		var got int
+		require.NoError(t, db.writer.conn.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got))
+		require.Equal(t, want, got, "writer, %q", mode)
+		require.NoError(t, db.readers.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got))
+		require.Equal(t, want, got, "readers, %q", mode)
+	}
+}

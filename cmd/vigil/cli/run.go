@@ -41,6 +41,14 @@ type ServerConfig struct {
 	// API configures the HTTP server (listen address, TLS, limits, bundle
 	// verification key).
 	API api.Config `yaml:"api"`
+	// Store configures the SQLite store.
+	Store struct {
+		// Synchronous is "normal" (the default: a commit survives a crash
+		// of the process, the last ones before a power loss may be rolled
+		// back) or "full" (a commit survives a power loss too, at one
+		// fsync per write transaction).
+		Synchronous string `yaml:"synchronous"`
+	} `yaml:"store"`
 	// Retention of stored records, in days (0 keeps them for ever).
 	Retention struct {
 		EventsDays    int `yaml:"events_days"`
@@ -69,7 +77,17 @@ func (c *ServerConfig) Validate() error {
 	if c.RuleStateInterval < 0 {
 		return fmt.Errorf("rule_state_interval: must not be negative, got %s", c.RuleStateInterval)
 	}
+	switch sqlite.Synchronous(c.Store.Synchronous) {
+	case "", sqlite.SyncNormal, sqlite.SyncFull:
+	default:
+		return fmt.Errorf("store.synchronous: want %q or %q, got %q", sqlite.SyncNormal, sqlite.SyncFull, c.Store.Synchronous)
+	}
 	return c.API.Validate()
+}
+
+// storeOptions are the options of the server's SQLite store.
+func (c *ServerConfig) storeOptions(logger *slog.Logger, reg prometheus.Registerer) sqlite.Options {
+	return sqlite.Options{Logger: logger, Registerer: reg, Synchronous: sqlite.Synchronous(c.Store.Synchronous)}
 }
 
 // loadServerConfig reads a strict YAML configuration file.
@@ -220,7 +238,7 @@ func (e *env) serve(parent context.Context, c *ServerConfig, local *localAgent) 
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	db, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "vigil.db"), sqlite.Options{Logger: logger, Registerer: reg})
+	db, err := sqlite.Open(ctx, filepath.Join(c.DataDir, "vigil.db"), c.storeOptions(logger, reg))
 	if err != nil {
 		return cannot(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-itm/vigil/store/sqlite"
 )
 
 func TestRunServesTheLibraryAndRaisesAlerts(t *testing.T) {
@@ -74,11 +76,19 @@ func TestServerConfigIsStrict(t *testing.T) {
 	c, err := loadServerConfig(good)
 	require.NoError(t, err)
 	require.Equal(t, 30, c.Retention.EventsDays)
+	require.Empty(t, c.storeOptions(nil, nil).Synchronous, "the store's default: normal")
+
+	full := filepath.Join(dir, "full.yml")
+	require.NoError(t, os.WriteFile(full, []byte("data_dir: /x\nstore:\n  synchronous: full\n"), 0o644))
+	c, err = loadServerConfig(full)
+	require.NoError(t, err)
+	require.Equal(t, sqlite.SyncFull, c.storeOptions(nil, nil).Synchronous)
 
 	for name, body := range map[string]string{
 		"unknown-key.yml": "data_dir: /x\nlisten: 1\n",
 		"no-dir.yml":      "api:\n  listen_addr: 127.0.0.1:8470\n",
 		"negative.yml":    "data_dir: /x\nretention:\n  events_days: -1\n",
+		"sync.yml":        "data_dir: /x\nstore:\n  synchronous: always\n",
 	} {
 		p := filepath.Join(dir, name)
 		require.NoError(t, os.WriteFile(p, []byte(body), 0o644))
