@@ -88,9 +88,9 @@ type decoder struct {
 	// are then slices of it instead of an allocation each. Set only when
 	// data is one event, whose strings may keep all of it alive.
 	text string
-	// plain reports that the last string read is data[plainAt:] as it is.
-	plain   bool
-	plainAt int
+	// plain reports that the last string read is in data as it is, just
+	// before d.pos and its closing quote.
+	plain bool
 }
 
 // abort carries a syntax error up to run; nothing else is recovered.
@@ -378,7 +378,7 @@ func (d *decoder) str(intern bool) string {
 		}
 	}
 	if d.plain && d.text != "" {
-		return d.text[d.plainAt : d.plainAt+len(b)]
+		return d.text[d.pos-1-len(b) : d.pos-1]
 	}
 	return string(b)
 }
@@ -648,7 +648,7 @@ func (d *decoder) stringBytes() []byte {
 	for i < len(d.data) && plainByte[d.data[i]] {
 		i++
 	}
-	d.plain, d.plainAt = true, start
+	d.plain = true
 	if i < len(d.data) && d.data[i] == '"' {
 		d.pos = i + 1
 		return d.data[start:i]

@@ -95,24 +95,18 @@ func (en *entry) apply(u *event.User) (changed bool) {
 		changed = true
 	}
 	// The event gets its own copies, so that two events never share what
-	// they may write to.
-	var a *enrichAlloc
-	alloc := func() *enrichAlloc {
-		if a == nil {
-			a = &enrichAlloc{}
+	// they may write to: one allocation for both.
+	setEmployment := en.hasEmployment && (u.Employment == nil || *u.Employment != en.employment)
+	setActive := p.Active != nil && (u.Active == nil || *u.Active != *p.Active)
+	if setEmployment || setActive {
+		a := &enrichAlloc{employment: en.employment}
+		if setEmployment {
+			u.Employment = &a.employment
 		}
-		return a
-	}
-	if en.hasEmployment && (u.Employment == nil || *u.Employment != en.employment) {
-		a := alloc()
-		a.employment = en.employment
-		u.Employment = &a.employment
-		changed = true
-	}
-	if p.Active != nil && (u.Active == nil || *u.Active != *p.Active) {
-		a := alloc()
-		a.active = *p.Active
-		u.Active = &a.active
+		if setActive {
+			a.active = *p.Active
+			u.Active = &a.active
+		}
 		changed = true
 	}
 	return changed
