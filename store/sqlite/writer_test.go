@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -133,4 +134,31 @@ func TestSynchronousSetsThePragma(t *testing.T) {
 		require.NoError(t, db.readers.QueryRowContext(t.Context(), "PRAGMA synchronous").Scan(&got))
 		require.Equal(t, want, got, "readers, %q", mode)
 	}
+}
+
+func TestNewStoreUsesLargePages(t *testing.T) {
+	ctx := t.Context()
+	db, _ := openTest(t, Options{})
+	var size, vacuum int
+	require.NoError(t, db.writer.conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size))
+	require.Equal(t, pageSize, size)
+	require.NoError(t, db.writer.conn.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&vacuum))
+	require.Equal(t, 2, vacuum, "incremental")
+
+	// A store SQLite made with its default page size keeps it, and works.
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw := rawDB(t, path)
+	_, err := raw.ExecContext(ctx, "CREATE TABLE early (x)")
+	require.NoError(t, err)
+	require.NoError(t, raw.Close())
+	old := openAt(t, path, Options{})
+	require.NoError(t, old.writer.conn.QueryRowContext(ctx, "PRAGMA page_size").Scan(&size))
+	require.Equal(t, 4096, size, "SQLite's default")
+	evs := genEvents(1, 50)
+	res, err := old.Events().Append(ctx, "a1", 1, evs)
+	require.NoError(t, err)
+	require.Equal(t, 50, res.Stored)
+	got, _, err := old.Events().Query(ctx, store.EventFilter{Limit: 100})
+	require.NoError(t, err)
+	require.Len(t, got, 50)
 }
