@@ -98,7 +98,11 @@ func (s alerts) Raise(ctx context.Context, recs []store.DecisionRecord) ([]store
 	if len(items) == 0 {
 		return out, nil
 	}
-	err := s.db.write(ctx, rows, func(tx *wtx) error {
+	// Every record was checked above, and the rows are new or left alone
+	// (ON CONFLICT DO NOTHING, INSERT OR IGNORE, a fresh alert id): only
+	// the database can fail these writes, so they need no savepoint,
+	// which would copy each page they touch first.
+	err := s.db.writeBulk(ctx, rows, func(tx *wtx) error {
 		for _, it := range items {
 			if err := it.r.put(tx); err != nil {
 				return fmt.Errorf("put decision %q: %w", it.r.d.ID, err)

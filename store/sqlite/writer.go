@@ -27,8 +27,8 @@ type writeOp struct {
 	rows int
 	// bulk marks a write that runs without a savepoint: any failure of it
 	// fails its whole transaction. For writes that can only fail because
-	// the database does (Append), where a savepoint would copy every page
-	// they touch for nothing.
+	// the database does (Append, Raise), where a savepoint would copy
+	// every page they touch for nothing.
 	bulk bool
 	// done receives the outcome once; nil for a write nobody waits for.
 	done chan error
