@@ -308,12 +308,13 @@ func (db *DB) openWriter(ctx context.Context, ms []migration) (*writer, error) {
 }
 
 // pageSize is the page size of a new store. Events are about a kilobyte
-// and arrive in batches, so most pages a commit writes are full: with 32
-// KiB pages a commit writes its WAL in an eighth of the write calls
-// SQLite's default of 4 KiB takes, and the B-trees are shallower. (A
-// page written the first time inside a savepoint is copied whole, which
-// is why larger pages stopped paying; see docs/performance.md.)
-const pageSize = 32 << 10
+// and arrive in batches, so most pages a commit writes are full: with 16
+// KiB pages a commit writes its WAL in a quarter of the write calls
+// SQLite's default of 4 KiB takes, and the B-trees are shallower. 8, 16
+// and 32 KiB measured alike; past that, what copies or clears a whole
+// page (a savepoint's first write to it, a new page) costs more than the
+// calls saved (see docs/performance.md).
+const pageSize = 16 << 10
 
 // checkpointInterval is how often the background checkpointer runs when
 // there were commits; walLimit the WAL size at which the writer
