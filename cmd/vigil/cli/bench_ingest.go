@@ -148,6 +148,10 @@ type ingestResult struct {
 	MBPerSec           float64 `json:"mb_per_sec"`
 	// Commits counts the store's write transactions.
 	Commits float64 `json:"commits"`
+	// WriterBusy is the share of the wall time the store's one writer
+	// spent in transactions: near 1, the serial writer is the limit;
+	// well below, the CPU or the clients are.
+	WriterBusy float64 `json:"writer_busy"`
 }
 
 func (r ingestResult) String() string {
@@ -155,8 +159,8 @@ func (r ingestResult) String() string {
 	if r.Agents > 0 {
 		shape = fmt.Sprintf("each batch one of %d hosts' events", r.Agents)
 	}
-	return fmt.Sprintf("ingest: %d clients, batches of %d (%s): %d events stored in %.2fs = %.0f events/s (%.1f MB/s); %.1f µs CPU/event (whole process) = %.0f events per CPU-second; %d decisions, %d alerts; %.0f store commits (%.0f events each)",
-		r.Clients, r.BatchSize, shape, r.Stored, r.WallSeconds, r.EventsPerSec, r.MBPerSec, r.CPUMicrosPerEvent, r.EventsPerCPUSecond, r.Decisions, r.Alerts, r.Commits, float64(r.Stored)/max(r.Commits, 1))
+	return fmt.Sprintf("ingest: %d clients, batches of %d (%s): %d events stored in %.2fs = %.0f events/s (%.1f MB/s); %.1f µs CPU/event (whole process) = %.0f events per CPU-second; %d decisions, %d alerts; %.0f store commits (%.0f events each), writer busy %.0f %%",
+		r.Clients, r.BatchSize, shape, r.Stored, r.WallSeconds, r.EventsPerSec, r.MBPerSec, r.CPUMicrosPerEvent, r.EventsPerCPUSecond, r.Decisions, r.Alerts, r.Commits, float64(r.Stored)/max(r.Commits, 1), 100*r.WriterBusy)
 }
 
 // run posts every prepared batch to url with token, each client posting
@@ -304,12 +308,16 @@ which a shared machine does not inflate.`,
 				return cannot(err)
 			}
 			c0 := srv.counter("vigil_store_commits_total")
+			busy0 := srv.histogramSum("vigil_store_commit_seconds")
 			res, err := load.run(ctx, srv.URL, srv.Admin)
 			stopProfile()
 			if err != nil {
 				return cannot(err)
 			}
 			res.Commits = srv.counter("vigil_store_commits_total") - c0
+			if res.WallSeconds > 0 {
+				res.WriterBusy = (srv.histogramSum("vigil_store_commit_seconds") - busy0) / res.WallSeconds
+			}
 			rep := ingestReport{Machine: before, Result: res, After: noteMachine()}
 			if asJSON {
 				return printJSON(e.stdout, rep)

@@ -127,14 +127,31 @@ func (s *benchServer) enrollmentToken(ctx context.Context) (string, error) {
 
 // counter returns the value of the store's counter metric name.
 func (s *benchServer) counter(name string) float64 {
+	return s.metric(name, false)
+}
+
+// histogramSum returns the sum of the observations of the store's
+// histogram name.
+func (s *benchServer) histogramSum(name string) float64 {
+	return s.metric(name, true)
+}
+
+// metric returns the value of the first series of the counter name, or the
+// sum of the histogram name; 0 when there is none.
+func (s *benchServer) metric(name string, histogram bool) float64 {
 	mfs, err := s.reg.Gather()
 	if err != nil {
 		return 0
 	}
 	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) > 0 {
-			return mf.GetMetric()[0].GetCounter().GetValue()
+		if mf.GetName() != name || len(mf.GetMetric()) == 0 {
+			continue
 		}
+		m := mf.GetMetric()[0]
+		if histogram {
+			return m.GetHistogram().GetSampleSum()
+		}
+		return m.GetCounter().GetValue()
 	}
 	return 0
 }

@@ -79,6 +79,9 @@ func TestBenchIngestCommand(t *testing.T) {
 	require.Equal(t, 4, rep.Result.Batches)
 	require.Positive(t, rep.Result.Decisions, "the built-in library finds something in 2,000 generated events")
 	require.Positive(t, rep.Result.Commits)
+	// The writer's time in transactions is part of the wall time.
+	require.Positive(t, rep.Result.WriterBusy)
+	require.LessOrEqual(t, rep.Result.WriterBusy, 1.0)
 	require.Zero(t, rep.Result.Agents)
 
 	// Agent-shaped batches: each one host's events, from 4 hosts.
