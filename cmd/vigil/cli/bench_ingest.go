@@ -266,8 +266,9 @@ default every batch mixes the events of all users and hosts, the hardest
 case for the store's indexes; --agents N gives each batch one host's events,
 as a host's agent sends them, from N hosts the users share. The request
 bodies are generated before the clock starts. Reports events stored
-per second (wall clock) and the CPU time of the whole process per event,
-which a shared machine does not inflate.`,
+per second (wall clock), the CPU time of the whole process per event,
+which a shared machine does not inflate, and the share of the time the
+store's one writer was busy (near 100 %, the serial writer is the limit).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if events <= 0 || batch <= 0 || clients <= 0 || users <= 0 || rules < 0 || agents < 0 {
