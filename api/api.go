@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"sync"
 	"time"
 
@@ -272,6 +273,9 @@ type Server struct {
 
 	// activateMu makes activations run one at a time.
 	activateMu sync.Mutex
+	// decodeSlots holds a token for each ingest request decoding its
+	// batch (see decodeSlotsFor).
+	decodeSlots chan struct{}
 }
 
 // New builds a server from its configuration and dependencies. It
@@ -297,7 +301,8 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	if deps.Registry == nil {
 		deps.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{cfg: cfg, deps: deps, log: deps.Logger.With("component", "api"), now: deps.Now}
+	s := &Server{cfg: cfg, deps: deps, log: deps.Logger.With("component", "api"), now: deps.Now,
+		decodeSlots: make(chan struct{}, decodeSlotsFor(runtime.GOMAXPROCS(0)))}
 	switch {
 	case len(cfg.BundleKeyPEM) > 0:
 		s.bundleKey = cfg.BundleKeyPEM

@@ -388,3 +388,46 @@ func TestIngestConcurrent(t *testing.T) {
 		require.Equal(t, int64(batches), last)
 	}
 }
+
+func TestDecodeSlotsLeaveTheWriterACore(t *testing.T) {
+	for procs, want := range map[int]int{1: 1, 2: 1, 3: 2, 8: 7} {
+		require.Equal(t, want, decodeSlotsFor(procs), "%d Ps", procs)
+	}
+}
+
+// TestIngestWaitsForADecodeSlot holds every decode slot: a batch waits,
+// stored only once a slot frees, and a request whose client went away
+// while it waited fails as canceled without taking a slot.
+func TestIngestWaitsForADecodeSlot(t *testing.T) {
+	env := newTestEnv(t)
+	slots := cap(env.srv.decodeSlots)
+	require.Positive(t, slots)
+	for range slots {
+		env.srv.decodeSlots <- struct{}{}
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := env.srv.decodeBatchSlot(ctx, []byte(batch("", 1, benign("e0", t0))))
+	require.ErrorIs(t, err, context.Canceled)
+	require.Len(t, env.srv.decodeSlots, slots, "a canceled wait takes no slot")
+
+	done := make(chan response, 1)
+	go func() {
+		done <- env.do(store.RoleAgent, http.MethodPost, "/api/v1/events", batch("", 1, benign("e1", t0)))
+	}()
+	select {
+	case r := <-done:
+		t.Fatalf("a batch was handled while every decode slot was taken: %d %s", r.status, r.body)
+	case <-time.After(100 * time.Millisecond):
+	}
+	require.Equal(t, 0, env.countEvents())
+
+	for range slots {
+		<-env.srv.decodeSlots
+	}
+	r := <-done
+	require.Equal(t, http.StatusOK, r.status, "%s", r.body)
+	require.Equal(t, 1, env.countEvents())
+	require.Empty(t, env.srv.decodeSlots, "the slot is given back")
+}
