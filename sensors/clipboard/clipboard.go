@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
@@ -172,7 +173,9 @@ func ParseURIList(b []byte) (paths []string, cut bool) {
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	first := true
 	for sc.Scan() {
-		line := strings.TrimSpace(strings.TrimRight(sc.Text(), "\x00"))
+		// Lists may end in a NUL; NULs and spaces around an entry are
+		// padding, in any order.
+		line := strings.TrimFunc(sc.Text(), isPadding)
 		if first {
 			first = false
 			if line == "cut" || line == "copy" {
@@ -191,6 +194,9 @@ func ParseURIList(b []byte) (paths []string, cut bool) {
 	}
 	return paths, cut
 }
+
+// isPadding reports whether r pads an entry of a URI list.
+func isPadding(r rune) bool { return r == 0 || unicode.IsSpace(r) }
 
 // Truncate cuts s to at most n bytes without splitting a character.
 func Truncate(s string, n int) string {
