@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -244,16 +246,45 @@ func (l *ingestLoad) run(ctx context.Context, url, token string) (ingestResult, 
 
 // ingestReport is what `vigil bench ingest --json` prints.
 type ingestReport struct {
-	Machine machineNote  `json:"machine"`
-	Result  ingestResult `json:"result"`
-	After   machineNote  `json:"machine_after"`
+	Machine machineNote `json:"machine"`
+	// Result is the run with the median events/s (of an even number of
+	// runs, the slower of the middle two).
+	Result ingestResult `json:"result"`
+	// Runs are every run in order, when there was more than one.
+	Runs  []ingestResult `json:"runs,omitempty"`
+	After machineNote    `json:"machine_after"`
+}
+
+// medianRun returns the run with the median events/s: of an even number
+// of runs, the slower of the middle two, so that the figure is one a run
+// reached.
+func medianRun(runs []ingestResult) ingestResult {
+	sorted := slices.Clone(runs)
+	slices.SortStableFunc(sorted, func(a, b ingestResult) int { return cmp.Compare(a.EventsPerSec, b.EventsPerSec) })
+	return sorted[(len(sorted)-1)/2]
+}
+
+// summary describes runs in one line: the median and the range of
+// events/s, CPU per event and the writer's busy share.
+func summary(runs []ingestResult) string {
+	rates := make([]float64, len(runs))
+	cpus := make([]float64, len(runs))
+	busy := make([]float64, len(runs))
+	for i, r := range runs {
+		rates[i], cpus[i], busy[i] = r.EventsPerSec, r.CPUMicrosPerEvent, 100*r.WriterBusy
+	}
+	m := medianRun(runs)
+	return fmt.Sprintf("%d runs: median %.0f events/s (%.0f–%.0f); CPU %.1f µs/event in that run (%.1f–%.1f); writer busy %.0f %% (%.0f–%.0f)",
+		len(runs), m.EventsPerSec, slices.Min(rates), slices.Max(rates),
+		m.CPUMicrosPerEvent, slices.Min(cpus), slices.Max(cpus),
+		100*m.WriterBusy, slices.Min(busy), slices.Max(busy))
 }
 
 func (e *env) benchIngestCmd() *cobra.Command {
 	var (
-		events, batch, clients, users, agents, rules int
-		dataDir, cpuProfile                          string
-		asJSON                                       bool
+		events, batch, clients, users, agents, rules, runs int
+		dataDir, cpuProfile                                string
+		asJSON                                             bool
 	)
 	cmd := &cobra.Command{
 		Use:   "ingest",
@@ -268,11 +299,17 @@ as a host's agent sends them, from N hosts the users share. The request
 bodies are generated before the clock starts. Reports events stored
 per second (wall clock), the CPU time of the whole process per event,
 which a shared machine does not inflate, and the share of the time the
-store's one writer was busy (near 100 %, the serial writer is the limit).`,
+store's one writer was busy (near 100 %, the serial writer is the limit).
+--runs N repeats the measurement, each run with a new server and store
+and the same requests, and reports the median run: on a shared machine a
+single run says little.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if events <= 0 || batch <= 0 || clients <= 0 || users <= 0 || rules < 0 || agents < 0 {
-				return &exitError{code: ExitUsage, err: errors.New("--events, --batch, --clients and --users must be positive, --rules and --agents not negative")}
+			if events <= 0 || batch <= 0 || clients <= 0 || users <= 0 || runs <= 0 || rules < 0 || agents < 0 {
+				return &exitError{code: ExitUsage, err: errors.New("--events, --batch, --clients, --users and --runs must be positive, --rules and --agents not negative")}
+			}
+			if runs > 1 && cpuProfile != "" {
+				return &exitError{code: ExitUsage, err: errors.New("--cpuprofile profiles one run: leave out --runs")}
 			}
 			if agents > 0 && (agents < clients || agents > users) {
 				return &exitError{code: ExitUsage, err: fmt.Errorf("--agents %d: want at least --clients (%d) and at most --users (%d)", agents, clients, users)}
@@ -291,39 +328,52 @@ store's one writer was busy (near 100 %, the serial writer is the limit).`,
 			if err != nil {
 				return cannot(err)
 			}
-			so := benchServerOptions{Dir: dir, Logger: e.logger}
+			so := benchServerOptions{Logger: e.logger}
 			if rules > 0 {
 				so.Bundle = benchmark.Bundle(rules)
 			}
-			srv, err := startBenchServer(ctx, so)
-			if err != nil {
-				return cannot(err)
-			}
-			defer func() { _ = srv.Close() }()
 			before := noteMachine()
-			if !asJSON {
-				fmt.Fprintf(e.stdout, "server %s (store in %s); %s\n", srv.URL, dir, before)
+			var results []ingestResult
+			for i := range runs {
+				// A new store each run: every run starts from the same
+				// state, and the same requests are new to it.
+				so.Dir = dir
+				if runs > 1 {
+					so.Dir = filepath.Join(dir, fmt.Sprintf("run-%d", i+1))
+				}
+				res, err := runIngest(ctx, so, load, cpuProfile, func(srv *benchServer) {
+					if !asJSON && i == 0 {
+						fmt.Fprintf(e.stdout, "server %s (store in %s); %s\n", srv.URL, so.Dir, before)
+					}
+				})
+				if err != nil {
+					return cannot(err)
+				}
+				results = append(results, res)
+				if runs > 1 && dataDir == "" {
+					// Only the figures are kept: a run's store is as large as
+					// the load.
+					if err := os.RemoveAll(so.Dir); err != nil {
+						return cannot(err)
+					}
+				}
+				if !asJSON && runs > 1 {
+					fmt.Fprintf(e.stdout, "run %d/%d: %s\n", i+1, runs, res)
+				}
 			}
-			stopProfile, err := startCPUProfile(cpuProfile)
-			if err != nil {
-				return cannot(err)
+			rep := ingestReport{Machine: before, Result: medianRun(results), After: noteMachine()}
+			if runs > 1 {
+				rep.Runs = results
 			}
-			c0 := srv.counter("vigil_store_commits_total")
-			busy0 := srv.histogramSum("vigil_store_commit_seconds")
-			res, err := load.run(ctx, srv.URL, srv.Admin)
-			stopProfile()
-			if err != nil {
-				return cannot(err)
-			}
-			res.Commits = srv.counter("vigil_store_commits_total") - c0
-			if res.WallSeconds > 0 {
-				res.WriterBusy = (srv.histogramSum("vigil_store_commit_seconds") - busy0) / res.WallSeconds
-			}
-			rep := ingestReport{Machine: before, Result: res, After: noteMachine()}
 			if asJSON {
 				return printJSON(e.stdout, rep)
 			}
-			fmt.Fprintf(e.stdout, "%s\nafter: load average %.2f (1 min)\n", res, rep.After.Load1)
+			if runs > 1 {
+				fmt.Fprintf(e.stdout, "%s\n", summary(results))
+			} else {
+				fmt.Fprintf(e.stdout, "%s\n", rep.Result)
+			}
+			fmt.Fprintf(e.stdout, "after: load average %.2f (1 min)\n", rep.After.Load1)
 			return nil
 		},
 	}
@@ -333,11 +383,43 @@ store's one writer was busy (near 100 %, the serial writer is the limit).`,
 	f.IntVar(&clients, "clients", 4, "concurrent clients, each an agent posting its batches in order")
 	f.IntVar(&users, "users", 1000, "distinct users in the generated events")
 	f.IntVar(&agents, "agents", 0, "give every batch one host's events, as an agent sends them, from this many hosts (users share them); 0 mixes every user and host in each batch")
+	f.IntVar(&runs, "runs", 1, "measure this many times, each with a new server and store, and report the median run")
 	f.IntVar(&rules, "rules", 0, "evaluate with this many generated rules (engine/benchmark) instead of the built-in library, to see the server's own cost")
 	f.StringVar(&dataDir, "data-dir", "", "directory for the server's store (default: a temporary one, removed after)")
 	f.StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile of the measured run to this file")
 	f.BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// runIngest starts a server with so, posts load to it and stops it again,
+// writing a CPU profile of the posting to cpuProfile unless it is "".
+// started is called once the server listens.
+func runIngest(ctx context.Context, so benchServerOptions, load *ingestLoad, cpuProfile string, started func(*benchServer)) (ingestResult, error) {
+	if err := os.MkdirAll(so.Dir, 0o700); err != nil {
+		return ingestResult{}, err
+	}
+	srv, err := startBenchServer(ctx, so)
+	if err != nil {
+		return ingestResult{}, err
+	}
+	defer func() { _ = srv.Close() }()
+	started(srv)
+	c0 := srv.counter("vigil_store_commits_total")
+	busy0 := srv.histogramSum("vigil_store_commit_seconds")
+	stopProfile, err := startCPUProfile(cpuProfile)
+	if err != nil {
+		return ingestResult{}, err
+	}
+	res, err := load.run(ctx, srv.URL, srv.Admin)
+	stopProfile()
+	if err != nil {
+		return ingestResult{}, err
+	}
+	res.Commits = srv.counter("vigil_store_commits_total") - c0
+	if res.WallSeconds > 0 {
+		res.WriterBusy = (srv.histogramSum("vigil_store_commit_seconds") - busy0) / res.WallSeconds
+	}
+	return res, nil
 }
 
 // benchDir returns dir, or a new temporary directory removed by cleanup.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -92,6 +94,39 @@ func TestBenchIngestCommand(t *testing.T) {
 	require.Equal(t, int64(2000), rep.Result.Stored)
 	require.Equal(t, 4, rep.Result.Batches)
 	require.Equal(t, 4, rep.Result.Agents)
+	require.Empty(t, rep.Runs, "one run lists no runs")
+
+	// Three runs, each with a new store that stores every event once; the
+	// result is the median run, and each run's store is gone after it.
+	dir := t.TempDir()
+	code, stdout, stderr = run(t, "bench", "ingest", "--events", "1000", "--clients", "2", "--rules", "5", "--runs", "3", "--data-dir", dir, "--json")
+	require.Equal(t, ExitOK, code, stderr)
+	rep = ingestReport{}
+	require.NoError(t, json.Unmarshal([]byte(stdout), &rep), stdout)
+	require.Len(t, rep.Runs, 3)
+	var rates []float64
+	for i, r := range rep.Runs {
+		require.Equal(t, int64(1000), r.Stored, "run %d", i+1)
+		require.Positive(t, r.Commits, "run %d", i+1)
+		rates = append(rates, r.EventsPerSec)
+		require.DirExists(t, filepath.Join(dir, fmt.Sprintf("run-%d", i+1)), "a given --data-dir keeps each run's store")
+	}
+	slices.Sort(rates)
+	require.Equal(t, rates[1], rep.Result.EventsPerSec)
+}
+
+func TestMedianRun(t *testing.T) {
+	runs := func(rates ...float64) []ingestResult {
+		var rs []ingestResult
+		for _, r := range rates {
+			rs = append(rs, ingestResult{EventsPerSec: r})
+		}
+		return rs
+	}
+	require.Equal(t, 30.0, medianRun(runs(50, 10, 30)).EventsPerSec)
+	require.Equal(t, 20.0, medianRun(runs(40, 20, 30, 10)).EventsPerSec, "of two middle runs, the slower")
+	require.Equal(t, 7.0, medianRun(runs(7)).EventsPerSec)
+	require.Contains(t, summary(runs(50, 10, 30)), "3 runs: median 30 events/s (10–50)")
 }
 
 // TestBenchCommandsRejectBadFlags checks the sub-commands' usage errors.
@@ -102,6 +137,8 @@ func TestBenchCommandsRejectBadFlags(t *testing.T) {
 		{"bench", "ingest", "--agents", "-1"},
 		{"bench", "ingest", "--agents", "2", "--clients", "4"},
 		{"bench", "ingest", "--agents", "20", "--users", "10"},
+		{"bench", "ingest", "--runs", "0"},
+		{"bench", "ingest", "--runs", "2", "--cpuprofile", "x.prof"},
 		{"bench", "decide", "--concurrency", "0"},
 		{"bench", "agent-idle", "--duration", "0s"},
 		{"bench", "agent-idle", "--server", "http://127.0.0.1:1"},
