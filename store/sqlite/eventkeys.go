@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -44,9 +45,40 @@ func (e keyEntry) compare(o keyEntry) int {
 	return cmp.Or(cmp.Compare(e.ts, o.ts), cmp.Compare(e.rid, o.rid))
 }
 
-// appendEntries appends the entries column of a key row: a JSON array of
-// [rid - first, ts] pairs, in the order of es.
+// The entries column of a key row lists its entries in one of two
+// formats. Rows written since migration 0008 are binary: entriesBinary,
+// then entrySize bytes per entry, rid - first as a little-endian uint32
+// and ts as a little-endian int64, a third of the size of the JSON array
+// of [rid - first, ts] pairs that migration 0007 and the rows before
+// wrote, and read without parsing digits. Both are read; a row is
+// rewritten in binary when retention trims it. (An entry whose rid -
+// first does not fit 32 bits, which one Append cannot store, would keep
+// its row in JSON.)
+const (
+	entriesBinary = '\x01' // never starts a JSON array
+	entrySize     = 12
+)
+
+// appendEntries appends the entries column of a key row listing es, in
+// that order.
 func appendEntries(b []byte, first int64, es []keyEntry) []byte {
+	for _, e := range es {
+		if off := e.rid - first; off < 0 || off > math.MaxUint32 {
+			return appendEntriesJSON(b, first, es)
+		}
+	}
+	b = slices.Grow(b, 1+entrySize*len(es))
+	b = append(b, entriesBinary)
+	for _, e := range es {
+		b = binary.LittleEndian.AppendUint32(b, uint32(e.rid-first))
+		b = binary.LittleEndian.AppendUint64(b, uint64(e.ts))
+	}
+	return b
+}
+
+// appendEntriesJSON appends es as the JSON array of [rid - first, ts]
+// pairs that rows written before migration 0008 hold.
+func appendEntriesJSON(b []byte, first int64, es []keyEntry) []byte {
 	b = append(b, '[')
 	for i, e := range es {
 		if i > 0 {
@@ -62,7 +94,7 @@ func appendEntries(b []byte, first int64, es []keyEntry) []byte {
 }
 
 // parseEntries appends the entries of a key row to dst. It accepts exactly
-// what appendEntries and migration 0007 write.
+// what appendEntries, appendEntriesJSON and migration 0007 write.
 func parseEntries(dst []keyEntry, first int64, s string) ([]keyEntry, error) {
 	r, err := newEntryRun(nil, first, s)
 	if err != nil {
@@ -225,7 +257,7 @@ func (tx *wtx) insertKeyRow(first int64, kind int, value string, es []keyEntry, 
 	slices.SortFunc(es, keyEntry.compare)
 	*buf = appendEntries((*buf)[:0], first, es)
 	_, err := tx.exec(`INSERT INTO event_keys (kind, value, max_ts, first, min_ts, entries) VALUES (?, ?, ?, ?, ?, ?)`,
-		kind, value, hi, first, lo, string(*buf))
+		kind, value, hi, first, lo, *buf)
 	return err
 }
 
@@ -531,6 +563,19 @@ func (p *eventPage) sourcesQuery() (string, []any) {
 	return q.String(), args
 }
 
+// ridList returns the rids of es as a JSON array, for json_each.
+func ridList(es []keyEntry) string {
+	b := make([]byte, 0, 16*len(es)+2)
+	b = append(b, '[')
+	for i, e := range es {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, e.rid, 10)
+	}
+	return string(append(b, ']'))
+}
+
 // fetchEvents reads the events whose rids a JSON array lists.
 const fetchEvents = "SELECT rid, user_name, host_name, action, ingested, body FROM events WHERE rid IN (SELECT value FROM json_each(?))"
 
@@ -540,16 +585,7 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 	if len(batch) == 0 {
 		return nil, nil
 	}
-	rids := make([]byte, 0, 16*len(batch))
-	rids = append(rids, '[')
-	for i, e := range batch {
-		if i > 0 {
-			rids = append(rids, ',')
-		}
-		rids = strconv.AppendInt(rids, e.rid, 10)
-	}
-	rids = append(rids, ']')
-	rows, err := p.query(ctx, fetchEvents, string(rids))
+	rows, err := p.query(ctx, fetchEvents, ridList(batch))
 	if err != nil {
 		return nil, err
 	}
@@ -605,9 +641,10 @@ func match(filter, v string) bool { return filter == "" || filter == v }
 // from the start and a descending one from the end, and neither parses
 // more of it than the page takes.
 type entryRun struct {
-	p     *eventPage
-	s     string // the entries column
-	first int64
+	p      *eventPage
+	s      string // the entries column
+	binary bool   // s is in the binary format
+	first  int64
 	// s[i:j] holds the entries not read yet.
 	i, j int
 	cur  keyEntry // the next entry the page can show
@@ -616,11 +653,27 @@ type entryRun struct {
 // newEntryRun returns a run over the entries column s of the block first,
 // for page p (nil to parse the whole column).
 func newEntryRun(p *eventPage, first int64, s string) (*entryRun, error) {
+	if len(s) > 0 && s[0] == entriesBinary {
+		r := &entryRun{p: p, s: s, binary: true, first: first, i: 1, j: len(s)}
+		if (len(s)-1)%entrySize != 0 {
+			return nil, r.corrupt(len(s) - (len(s)-1)%entrySize)
+		}
+		return r, nil
+	}
 	r := &entryRun{p: p, s: s, first: first, i: 1, j: len(s) - 1}
 	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
 		return nil, r.corrupt(0)
 	}
 	return r, nil
+}
+
+// binaryEntry decodes the binary entry at s[i:].
+func (r *entryRun) binaryEntry(i int) keyEntry {
+	b := r.s[i : i+entrySize]
+	off := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	ts := uint64(b[4]) | uint64(b[5])<<8 | uint64(b[6])<<16 | uint64(b[7])<<24 |
+		uint64(b[8])<<32 | uint64(b[9])<<40 | uint64(b[10])<<48 | uint64(b[11])<<56
+	return keyEntry{ts: int64(ts), rid: r.first + int64(off)}
 }
 
 func (r *entryRun) corrupt(at int) error {
@@ -658,6 +711,11 @@ func (r *entryRun) next() (bool, error) {
 
 // firstEntry parses the entry at the start of s[i:j] and removes it.
 func (r *entryRun) firstEntry() (keyEntry, error) {
+	if r.binary {
+		e := r.binaryEntry(r.i)
+		r.i += entrySize
+		return e, nil
+	}
 	s, i := r.s, r.i
 	if s[i] != '[' {
 		return keyEntry{}, r.corrupt(i)
@@ -680,6 +738,10 @@ func (r *entryRun) firstEntry() (keyEntry, error) {
 
 // last parses the entry at the end of s[i:j] and removes it.
 func (r *entryRun) last() (keyEntry, error) {
+	if r.binary {
+		r.j -= entrySize
+		return r.binaryEntry(r.j), nil
+	}
 	s, j := r.s, r.j
 	k := strings.LastIndexByte(s[r.i:j], '[')
 	if k < 0 {
@@ -906,9 +968,13 @@ func (tx *wtx) deleteBlockEvents(first int64, all string, cutoff int64) (int64, 
 	// The entries name the block's rids: after retention emptied the end of
 	// the table, SQLite may give later events rids inside an older block's
 	// range.
-	rows, err := tx.query(`DELETE FROM events WHERE rid IN
-(SELECT ? + (value ->> 0) FROM json_each(?) WHERE (value ->> 1) < ?)
-RETURNING rid, ts, user_name, host_name, action`, first, all, cutoff)
+	es, err := parseEntries(nil, first, all)
+	if err != nil {
+		return 0, err
+	}
+	es = slices.DeleteFunc(es, func(e keyEntry) bool { return e.ts >= cutoff })
+	rows, err := tx.query(`DELETE FROM events WHERE rid IN (SELECT value FROM json_each(?))
+RETURNING rid, ts, user_name, host_name, action`, ridList(es))
 	if err != nil {
 		return 0, classify(err)
 	}

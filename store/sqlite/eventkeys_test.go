@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -138,6 +139,9 @@ func TestEventKeysMatchModel(t *testing.T) {
 	for i, n := range []int{1, 2, 37, 120, 3, 64, 51, 200, 9} {
 		appendBatch("agent-"+strconv.Itoa(i%3), int64(i+1), n)
 	}
+	// Every other key row as a store before migration 0008 wrote it:
+	// queries and retention read both formats side by side.
+	require.Positive(t, toJSONEntries(t, db, 2))
 	checkKeys(t, db)
 	checkQueries(t, db, m, rng)
 
@@ -306,6 +310,36 @@ func checkKeys(t *testing.T, db *DB) {
 	}
 }
 
+// toJSONEntries rewrites the entries of every nth event_keys row in the
+// JSON format of the stores before migration 0008, and returns how many
+// rows it rewrote.
+func toJSONEntries(t *testing.T, db *DB, nth int) int {
+	t.Helper()
+	rows, err := db.readers.Query("SELECT rowid, first, entries FROM event_keys WHERE rowid % ? = 0", nth)
+	require.NoError(t, err)
+	type row struct {
+		rowid, first int64
+		entries      string
+	}
+	var rs []row
+	for rows.Next() {
+		var r row
+		require.NoError(t, rows.Scan(&r.rowid, &r.first, &r.entries))
+		rs = append(rs, r)
+	}
+	require.NoError(t, rows.Err())
+	for _, r := range rs {
+		require.Equal(t, byte(entriesBinary), r.entries[0], "new rows are binary")
+		es, err := parseEntries(nil, r.first, r.entries)
+		require.NoError(t, err)
+		require.NoError(t, db.write(t.Context(), 1, func(tx *wtx) error {
+			_, err := tx.exec("UPDATE event_keys SET entries = ? WHERE rowid = ?", string(appendEntriesJSON(nil, r.first, es)), r.rowid)
+			return err
+		}))
+	}
+	return len(rs)
+}
+
 func orNil(es []keyEntry) []keyEntry {
 	if len(es) == 0 {
 		return nil
@@ -315,7 +349,9 @@ func orNil(es []keyEntry) []keyEntry {
 
 func TestEntriesRoundTrip(t *testing.T) {
 	es := []keyEntry{{ts: math.MinInt64, rid: 7}, {ts: 0, rid: 8}, {ts: -5, rid: 12}, {ts: math.MaxInt64, rid: 900}}
-	s := string(appendEntries(nil, 7, es))
+
+	// The JSON format of the rows before migration 0008.
+	s := string(appendEntriesJSON(nil, 7, es))
 	require.Equal(t, "[[0,-9223372036854775808],[1,0],[5,-5],[893,9223372036854775807]]", s)
 	got, err := parseEntries(nil, 7, s)
 	require.NoError(t, err)
@@ -328,25 +364,59 @@ func TestEntriesRoundTrip(t *testing.T) {
 		_, err := parseEntries(nil, 0, bad)
 		require.ErrorIs(t, err, errCorrupt, "%q", bad)
 	}
+
+	// The binary format: a tag, then 12 bytes an entry.
+	s = string(appendEntries(nil, 7, es))
+	require.Equal(t, "\x01"+
+		"\x00\x00\x00\x00"+"\x00\x00\x00\x00\x00\x00\x00\x80"+
+		"\x01\x00\x00\x00"+"\x00\x00\x00\x00\x00\x00\x00\x00"+
+		"\x05\x00\x00\x00"+"\xfb\xff\xff\xff\xff\xff\xff\xff"+
+		"\x7d\x03\x00\x00"+"\xff\xff\xff\xff\xff\xff\xff\x7f", s)
+	got, err = parseEntries(nil, 7, s)
+	require.NoError(t, err)
+	require.Equal(t, es, got)
+	got, err = parseEntries(nil, 3, string(appendEntries(nil, 3, nil)))
+	require.NoError(t, err)
+	require.Empty(t, got)
+	for _, bad := range []string{"\x01\x00", "\x01" + strings.Repeat("\x00", 13), "\x02" + strings.Repeat("\x00", 12)} {
+		_, err := parseEntries(nil, 0, bad)
+		require.ErrorIs(t, err, errCorrupt, "%q", bad)
+	}
+
+	// Offsets past 32 bits, which one Append cannot store, keep the row in
+	// JSON.
+	wide := []keyEntry{{ts: 1, rid: 10}, {ts: 2, rid: 10 + math.MaxUint32 + 1}}
+	s = string(appendEntries(nil, 10, wide))
+	require.Equal(t, "[[0,1],[4294967296,2]]", s)
+	got, err = parseEntries(nil, 10, s)
+	require.NoError(t, err)
+	require.Equal(t, wide, got)
+	require.Equal(t, "[[0,1],[-1,2]]", string(appendEntries(nil, 10, []keyEntry{{ts: 1, rid: 10}, {ts: 2, rid: 9}})))
 }
 
-// FuzzParseEntries feeds arbitrary text to the parser: it must not panic,
-// and what it accepts must encode to text that parses the same.
+// FuzzParseEntries feeds arbitrary bytes to the parser: it must not panic,
+// what it accepts must encode, in either format, to bytes that parse the
+// same, and read from the end it must give the same entries in reverse.
 func FuzzParseEntries(f *testing.F) {
 	f.Add(int64(0), "[[0,1],[1,-2]]")
 	f.Add(int64(5), "[]")
 	f.Add(int64(-1), "[[9223372036854775807,-9223372036854775808]]")
+	f.Add(int64(3), string(appendEntries(nil, 3, []keyEntry{{ts: -1, rid: 3}, {ts: 5, rid: 90}})))
+	f.Add(int64(0), "\x01")
 	f.Fuzz(func(t *testing.T, first int64, s string) {
 		es, err := parseEntries(nil, first, s)
 		if err != nil {
 			return
 		}
-		again, err := parseEntries(nil, first, string(appendEntries(nil, first, es)))
-		require.NoError(t, err)
-		require.Equal(t, es, again)
+		for _, enc := range []func([]byte, int64, []keyEntry) []byte{appendEntries, appendEntriesJSON} {
+			again, err := parseEntries(nil, first, string(enc(nil, first, es)))
+			require.NoError(t, err)
+			require.Equal(t, orNil(es), orNil(again))
+		}
 		// Read from the end, as a descending page does, the same entries
 		// come in reverse.
-		r := entryRun{s: s, first: first, i: 1, j: len(s) - 1}
+		r, err := newEntryRun(nil, first, s)
+		require.NoError(t, err)
 		var back []keyEntry
 		for r.i < r.j {
 			e, err := r.last()
