@@ -31,7 +31,7 @@ func FuzzParseURIList(f *testing.F) {
 				again.WriteString((&url.URL{Scheme: "file", Path: p}).String())
 			} else {
 				// Only a decoded file URI can hold a line break.
-				if strings.ContainsAny(p, "\n") {
+				if strings.ContainsRune(p, '\n') {
 					t.Fatalf("path %q from %q holds a line break", p, b)
 				}
 				again.WriteString(p)

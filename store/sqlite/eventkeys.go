@@ -667,7 +667,8 @@ func newEntryRun(p *eventPage, first int64, s string) (*entryRun, error) {
 	return r, nil
 }
 
-// binaryEntry decodes the binary entry at s[i:].
+// binaryEntry decodes the binary entry at s[i:], by hand: s is a string,
+// and encoding/binary reads only byte slices.
 func (r *entryRun) binaryEntry(i int) keyEntry {
 	b := r.s[i : i+entrySize]
 	off := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24

@@ -97,7 +97,8 @@ func TestBenchIngestCommand(t *testing.T) {
 	require.Empty(t, rep.Runs, "one run lists no runs")
 
 	// Three runs, each with a new store that stores every event once; the
-	// result is the median run, and each run's store is gone after it.
+	// result is the median run, and a given --data-dir keeps each run's
+	// store.
 	dir := t.TempDir()
 	code, stdout, stderr = run(t, "bench", "ingest", "--events", "1000", "--clients", "2", "--rules", "5", "--runs", "3", "--data-dir", dir, "--json")
 	require.Equal(t, ExitOK, code, stderr)
