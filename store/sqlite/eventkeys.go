@@ -609,11 +609,40 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
+	_ = rows.Close()
+	// Events stored since migration 0009 have their body in a chunk.
+	var (
+		chunked []keyEntry
+		chunks  chunkSet
+	)
+	defer chunks.release() // Decode copies what it keeps
+	shown := func(r row) bool {
+		return match(p.f.User, r.user) && match(p.f.Host, r.host) && match(p.f.Action, r.action)
+	}
+	for _, e := range batch {
+		if r, ok := found[e.rid]; ok && len(r.body) == 0 && shown(r) {
+			chunked = append(chunked, e)
+		}
+	}
+	if len(chunked) > 0 {
+		rows, err := p.query(ctx, chunkOf, ridList(chunked))
+		if err != nil {
+			return nil, err
+		}
+		if err := chunks.read(rows); err != nil {
+			return nil, err
+		}
+	}
 	var out []pageEvent
 	for _, e := range batch {
 		r, ok := found[e.rid]
-		if !ok || !match(p.f.User, r.user) || !match(p.f.Host, r.host) || !match(p.f.Action, r.action) {
+		if !ok || !shown(r) {
 			continue
+		}
+		if len(r.body) == 0 {
+			if r.body = chunks.body(e.rid); r.body == nil {
+				return nil, fmt.Errorf("%w: stored event %d has no body", errCorrupt, e.rid)
+			}
 		}
 		ev, err := event.Decode(r.body)
 		if ev == nil {
@@ -994,6 +1023,13 @@ RETURNING rid, ts, user_name, host_name, action`, ridList(es))
 	}
 	if err := rows.Err(); err != nil {
 		return 0, classify(err)
+	}
+	purged := make([]keyEntry, len(evs))
+	for i, g := range evs {
+		purged[i] = keyEntry{ts: g.ts, rid: g.rid}
+	}
+	if err := tx.purgeBodies(purged); err != nil {
+		return 0, err
 	}
 	for _, g := range evs {
 		for i, v := range g.keys {

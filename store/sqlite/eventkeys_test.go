@@ -143,6 +143,7 @@ func TestEventKeysMatchModel(t *testing.T) {
 	// queries and retention read both formats side by side.
 	require.Positive(t, toJSONEntries(t, db, 2))
 	checkKeys(t, db)
+	checkBodies(t, db)
 	checkQueries(t, db, m, rng)
 
 	// Retention: the cutoff falls inside most blocks.
@@ -151,6 +152,7 @@ func TestEventKeysMatchModel(t *testing.T) {
 	require.Equal(t, m.deleteBefore(nanos(clk.Now().Add(-store.Days(30)))), int(res.Events))
 	require.NotZero(t, res.Events)
 	checkKeys(t, db)
+	checkBodies(t, db)
 	checkQueries(t, db, m, rng)
 
 	// Old events stored last, then removed: the end of the table empties
@@ -168,6 +170,7 @@ func TestEventKeysMatchModel(t *testing.T) {
 		appendBatch("agent-after", int64(i+1), 25)
 	}
 	checkKeys(t, db)
+	checkBodies(t, db)
 	checkQueries(t, db, m, rng)
 }
 

@@ -29,6 +29,9 @@ type encodedEvent struct {
 const insertEvent = `INSERT INTO events (id, ts, ingested, agent_id, seq, action, user_name, host_name, body)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
 
+// noBody is the body column of an event whose body is in a chunk.
+var noBody = []byte{}
+
 // Append implements store.Events.
 func (s events) Append(ctx context.Context, agentID string, seq int64, evs []*event.Event) (store.AppendResult, error) {
 	return s.AppendEncoded(ctx, agentID, seq, evs, nil)
@@ -81,6 +84,7 @@ func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, ev
 		}
 		rows[i] = r
 	}
+	chunks := chunkBodies(rows)
 	var res store.AppendResult
 	err := s.db.writeBulk(ctx, len(rows), func(tx *wtx) error {
 		res = store.AppendResult{}
@@ -99,6 +103,9 @@ func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, ev
 		keyed, err := tx.insertEvents(rows, ing, agentID, seq)
 		if err != nil {
 			return err
+		}
+		if err := tx.insertBodies(rows, keyed, chunks); err != nil {
+			return fmt.Errorf("store the bodies of %d events: %w", len(keyed), err)
 		}
 		if err := tx.insertKeys(keyed); err != nil {
 			return fmt.Errorf("index %d events: %w", len(keyed), err)
@@ -137,7 +144,8 @@ func (tx *wtx) insertEvents(rows []encodedEvent, ingested int64, agentID string,
 	keyed := make([]keyedEvent, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		res, err := tx.exec(insertEvent, r.id, r.ts, ingested, agentID, seq, r.action, r.user, r.host, r.body)
+		// The body goes to a chunk (see insertBodies).
+		res, err := tx.exec(insertEvent, r.id, r.ts, ingested, agentID, seq, r.action, r.user, r.host, noBody)
 		if err != nil {
 			return nil, fmt.Errorf("event %q: %w", r.id, err)
 		}

@@ -66,16 +66,7 @@ func TestAppendEncoded(t *testing.T) {
 	require.Equal(t, 20, res.Stored)
 
 	// Every body is the event as it came, without the time of ingest.
-	rows, err := db.readers.QueryContext(t.Context(), "SELECT id, body FROM events")
-	require.NoError(t, err)
-	stored := map[string]string{}
-	for rows.Next() {
-		var id, body string
-		require.NoError(t, rows.Scan(&id, &body))
-		stored[id] = body
-	}
-	require.NoError(t, rows.Err())
-	require.NoError(t, rows.Close())
+	stored := storedBodies(t, db)
 	for _, e := range evs {
 		require.Equal(t, encode(t, e), stored[e.Event.ID])
 	}

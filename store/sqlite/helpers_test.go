@@ -93,3 +93,32 @@ func queryAll(t *testing.T, db *DB, f store.EventFilter) []*event.Event {
 		f.Cursor = next
 	}
 }
+
+// storedBodies returns the stored body of every event by id, from its row
+// or its chunk, as the database holds it.
+func storedBodies(t *testing.T, db *DB) map[string]string {
+	t.Helper()
+	var chunks chunkSet
+	rows, err := db.readers.QueryContext(t.Context(), "SELECT first, data FROM event_bodies")
+	require.NoError(t, err)
+	require.NoError(t, chunks.read(rows))
+	rows, err = db.readers.QueryContext(t.Context(), "SELECT rid, id, body FROM events")
+	require.NoError(t, err)
+	defer func() { _ = rows.Close() }()
+	stored := map[string]string{}
+	for rows.Next() {
+		var (
+			rid  int64
+			id   string
+			body []byte
+		)
+		require.NoError(t, rows.Scan(&rid, &id, &body))
+		if len(body) == 0 {
+			body = chunks.body(rid)
+			require.NotNil(t, body, "event %d has no body", rid)
+		}
+		stored[id] = string(body)
+	}
+	require.NoError(t, rows.Err())
+	return stored
+}

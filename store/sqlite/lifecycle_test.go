@@ -491,6 +491,7 @@ VALUES (?, ?, ?, ?, 'old-agent', 1, ?, ?, ?, ?)`, ms<<20|int64(i), e.Event.ID, e
 	res, err := db.Events().Append(ctx, "new-agent", 1, newEvents)
 	require.NoError(t, err)
 	require.Equal(t, 31, res.Stored)
+	checkBodies(t, db) // the old events keep their bodies in their rows
 
 	inOrder := func(evs []*event.Event, desc bool) {
 		t.Helper()
