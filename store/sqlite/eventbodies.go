@@ -13,16 +13,16 @@ import (
 
 // Event bodies are stored compressed, a chunk of events at a time
 // (migration 0009). An Append cuts the events it stores, in rid order,
-// into chunks of up to chunkEvents events with consecutive rids; each
-// chunk is one event_bodies row whose key, first, is its first event's
-// rid, and whose data holds the bodies of events first, first+1, … The
-// events rows of such events have an empty body. Rows stored before keep
-// their body in the row, and are read as before.
+// into chunks of up to chunkEvents events with consecutive rids (see
+// cutChunks); each chunk is one event_bodies row whose key, first, is its
+// first event's rid, and whose data holds the bodies of events first,
+// first+1, … The events rows of such events have an empty body. Rows
+// stored before keep their body in the row, and are read as before.
 //
 // The events of one agent's batch repeat most of each other's text (field
 // names, the host, the user and their directory entry), so a chunk
-// compresses about five times where one event alone compresses by a
-// third; the store writes and checkpoints a fifth of the bytes.
+// compresses about four times where one event alone compresses by a
+// third; the store writes and checkpoints a quarter of the bytes.
 //
 // The event with rid r is in the chunk with the greatest first <= r: rids
 // only grow, and a rid is given again only once every event after it is
