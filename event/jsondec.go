@@ -2,8 +2,10 @@ package event
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math"
+	"math/bits"
 	"reflect"
 	"slices"
 	"strconv"
@@ -160,7 +162,16 @@ func (d *decoder) push(name string) { d.path = append(d.path, pathSeg{name: name
 func (d *decoder) pushIndex(i int)  { d.path = append(d.path, pathSeg{index: i}) }
 func (d *decoder) pop()             { d.path = d.path[:len(d.path)-1] }
 
+// skipWS skips white space. Canonical input has none: that case is the
+// one check that inlines.
 func (d *decoder) skipWS() {
+	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
+		return
+	}
+	d.skipSpace()
+}
+
+func (d *decoder) skipSpace() {
 	start := d.pos
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
@@ -644,10 +655,7 @@ func shorten(s string) string {
 func (d *decoder) stringBytes() []byte {
 	d.pos++ // opening quote
 	start := d.pos
-	i := start
-	for i < len(d.data) && plainByte[d.data[i]] {
-		i++
-	}
+	i := plainRun(d.data, start)
 	d.plain = true
 	if i < len(d.data) && d.data[i] == '"' {
 		d.pos = i + 1
@@ -680,6 +688,35 @@ var (
 	lineSep = []byte("\u2028")
 	paraSep = []byte("\u2029")
 )
+
+// plainRun returns the index of the first byte at or after i that
+// plainByte does not mark, or len(data). It tests eight bytes at a time:
+// strings are mostly plain, and often tens of bytes long.
+func plainRun(data []byte, i int) int {
+	for ; i+8 <= len(data); i += 8 {
+		if m := notPlain(binary.LittleEndian.Uint64(data[i:])); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(data) && plainByte[data[i]] {
+		i++
+	}
+	return i
+}
+
+// notPlain returns w, eight bytes read little-endian, with the high bit
+// set in the first byte that is a quote, a backslash, a control character
+// or not ASCII (bytes after it may be marked as well, wrongly), and zero
+// if there is none. The usual tests for a zero byte, on w with the quote
+// and the backslash cancelled out, and on w less 0x20 in each byte.
+func notPlain(w uint64) uint64 {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	zero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	return zero(w^(ones*'"')) | zero(w^(ones*'\\')) | (w-ones*0x20)&^w&highs | w&highs
+}
 
 // plainByte marks the bytes a string can hold as they are: printable ASCII
 // other than '"' and '\\'.
