@@ -33,8 +33,9 @@ import (
 // chunkEvents is the most events a chunk holds. A query that shows one
 // event reads and decompresses its whole chunk (about 20 KB for 16 events
 // of the generated stream), so chunks stay small: chunks of 32 made a
-// page of 100 events from many agents half as fast again to read, and the
-// store only 2 % smaller; chunks of 8 made it 12 % larger.
+// page of 100 events from many agents about one and a half times as slow
+// to read, and the store only 2 % smaller; chunks of 8 made it 12 %
+// larger.
 const chunkEvents = 16
 
 // chunkFormat is the first byte of a chunk's data: the rest is an S2
