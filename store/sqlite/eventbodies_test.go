@@ -87,26 +87,7 @@ func FuzzParseChunk(f *testing.F) {
 // that is gone (retention must not leave a deleted event's text behind).
 func checkBodies(t *testing.T, db *DB) {
 	t.Helper()
-	ids := map[int64]string{}
-	inRow := map[int64]bool{}
-	rows, err := db.readers.Query("SELECT rid, id, length(body) > 0 FROM events")
-	require.NoError(t, err)
-	for rows.Next() {
-		var (
-			rid int64
-			id  string
-			row bool
-		)
-		require.NoError(t, rows.Scan(&rid, &id, &row))
-		ids[rid], inRow[rid] = id, row
-	}
-	require.NoError(t, rows.Err())
-	require.NoError(t, rows.Close())
-
-	var chunks chunkSet
-	rows, err = db.readers.Query("SELECT first, data FROM event_bodies")
-	require.NoError(t, err)
-	require.NoError(t, chunks.read(rows))
+	rows, chunks := loadBodies(t, db)
 	seen := map[int64]bool{}
 	for i, first := range chunks.firsts {
 		live := 0
@@ -116,19 +97,19 @@ func checkBodies(t *testing.T, db *DB) {
 			}
 			live++
 			rid := first + int64(slot)
-			id, ok := ids[rid]
+			r, ok := rows[rid]
 			require.True(t, ok, "chunk %d keeps the body of event %d, which is gone", first, rid)
-			require.False(t, inRow[rid], "event %d has a body in its row and in chunk %d", rid, first)
+			require.Empty(t, r.body, "event %d has a body in its row and in chunk %d", rid, first)
 			ev, err := event.Decode(body)
 			require.NotNil(t, ev, "event %d: %v", rid, err)
-			require.Equal(t, id, ev.Event.ID, "chunk %d slot %d", first, slot)
+			require.Equal(t, r.id, ev.Event.ID, "chunk %d slot %d", first, slot)
 			require.False(t, seen[rid], "event %d in two chunks", rid)
 			seen[rid] = true
 		}
 		require.Positive(t, live, "chunk %d holds no event", first)
 	}
-	for rid := range ids {
-		require.True(t, inRow[rid] || seen[rid], "event %d has no body", rid)
+	for rid, r := range rows {
+		require.True(t, len(r.body) > 0 || seen[rid], "event %d has no body", rid)
 	}
 }
 

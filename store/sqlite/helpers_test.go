@@ -94,31 +94,49 @@ func queryAll(t *testing.T, db *DB, f store.EventFilter) []*event.Event {
 	}
 }
 
-// storedBodies returns the stored body of every event by id, from its row
-// or its chunk, as the database holds it.
-func storedBodies(t *testing.T, db *DB) map[string]string {
+// storedRow is an events row as loadBodies reads it: body is empty when
+// the event's body is in a chunk.
+type storedRow struct {
+	id   string
+	body []byte
+}
+
+// loadBodies reads every events row by rid, and every chunk.
+func loadBodies(t *testing.T, db *DB) (map[int64]storedRow, *chunkSet) {
 	t.Helper()
-	var chunks chunkSet
+	chunks := &chunkSet{}
 	rows, err := db.readers.QueryContext(t.Context(), "SELECT first, data FROM event_bodies")
 	require.NoError(t, err)
 	require.NoError(t, chunks.read(rows))
 	rows, err = db.readers.QueryContext(t.Context(), "SELECT rid, id, body FROM events")
 	require.NoError(t, err)
 	defer func() { _ = rows.Close() }()
-	stored := map[string]string{}
+	out := map[int64]storedRow{}
 	for rows.Next() {
 		var (
-			rid  int64
-			id   string
-			body []byte
+			rid int64
+			r   storedRow
 		)
-		require.NoError(t, rows.Scan(&rid, &id, &body))
+		require.NoError(t, rows.Scan(&rid, &r.id, &r.body))
+		out[rid] = r
+	}
+	require.NoError(t, rows.Err())
+	return out, chunks
+}
+
+// storedBodies returns the stored body of every event by id, from its row
+// or its chunk, as the database holds it.
+func storedBodies(t *testing.T, db *DB) map[string]string {
+	t.Helper()
+	rows, chunks := loadBodies(t, db)
+	stored := map[string]string{}
+	for rid, r := range rows {
+		body := r.body
 		if len(body) == 0 {
 			body = chunks.body(rid)
 			require.NotNil(t, body, "event %d has no body", rid)
 		}
-		stored[id] = string(body)
+		stored[r.id] = string(body)
 	}
-	require.NoError(t, rows.Err())
 	return stored
 }
