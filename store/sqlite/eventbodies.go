@@ -11,13 +11,17 @@ import (
 	"github.com/klauspost/compress/s2"
 )
 
-// Event bodies are stored compressed, a chunk of events at a time
-// (migration 0009). An Append cuts the events it stores, in rid order,
-// into chunks of up to chunkEvents events with consecutive rids (see
+// Events are stored compressed, a chunk of events at a time (migrations
+// 0009 and 0010). An Append cuts the events it stores, in rid order, into
+// chunks of up to chunkEvents events with consecutive rids (see
 // cutChunks); each chunk is one event_bodies row whose key, first, is its
-// first event's rid, and whose data holds the bodies of events first,
-// first+1, … The events rows of such events have an empty body. Rows
-// stored before keep their body in the row, and are read as before.
+// first event's rid, and whose data holds events first, first+1, … Since
+// migration 0010 a chunk (format 2) holds each event's id, user, host and
+// action beside its body, and the time of ingest, so that an event has no
+// row of its own: only its id → rid entry in event_ids. Chunks of format
+// 1 (migration 0009) hold bodies only; their events keep an events row
+// with an empty body. Events stored before 0009 keep their body in their
+// row. All three are read side by side.
 //
 // The events of one agent's batch repeat most of each other's text (field
 // names, the host, the user and their directory entry), so a chunk
@@ -25,9 +29,10 @@ import (
 // third; the store writes and checkpoints a quarter of the bytes.
 //
 // The event with rid r is in the chunk with the greatest first <= r: rids
-// only grow, and a rid is given again only once every event after it is
-// gone (see deleteBlockEvents), so a later chunk never starts before a
-// live event of an earlier one, and an earlier chunk's slot for a rid
+// only grow (since 0010 they are counted in event_rid and never given
+// again; before, SQLite gave a rid again only once every event after it
+// was gone, see deleteBlockEvents), so a later chunk never starts before
+// a live event of an earlier one, and an earlier chunk's slot for a rid
 // given again was cleared when its event was deleted.
 
 // chunkEvents is the most events a chunk holds. A query that shows one
@@ -38,94 +43,162 @@ import (
 // larger.
 const chunkEvents = 16
 
-// chunkFormat is the first byte of a chunk's data: the rest is an S2
-// block of a uvarint count, count uvarint body lengths, and the bodies.
-// A body of length 0 is a deleted event's.
-const chunkFormat = 0x01
+// The first byte of a chunk's data is its format; the rest is an S2
+// block. Format 1 (chunkBodiesOnly): a uvarint count, count uvarint body
+// lengths, and the bodies. Format 2 (chunkFormat): a uvarint count, the
+// time of ingest as a varint, for each slot five uvarint lengths (id,
+// user, host, action, body), then each slot's five strings in that order.
+// A deleted event's slot is empty: every length 0.
+const (
+	chunkBodiesOnly = 0x01
+	chunkFormat     = 0x02
+)
+
+// chunkSlot is one event of a parsed chunk. In a chunk of format 1 only
+// body is set: the rest is in the event's row.
+type chunkSlot struct{ id, user, host, action, body []byte }
+
+// live reports whether the slot holds an event.
+func (s *chunkSlot) live() bool { return len(s.body) > 0 }
+
+// chunk is a parsed chunk.
+type chunk struct {
+	format   byte
+	ingested int64 // nanoseconds; format 2 only
+	slots    []chunkSlot
+}
 
 // chunkWriter encodes chunks, reusing its buffers.
 type chunkWriter struct{ raw, dst []byte }
 
-// encode returns the data of the chunk of bodies, in a new slice.
-func (w *chunkWriter) encode(bodies [][]byte) []byte {
-	raw := binary.AppendUvarint(w.raw[:0], uint64(len(bodies)))
+// encode returns the data of a chunk of format with the events evs (a
+// zero encodedEvent is a deleted event's slot), in a new slice. ingested
+// and, in format 1, each event's id, user, host and action are not
+// written.
+func (w *chunkWriter) encode(format byte, ingested int64, evs []encodedEvent) []byte {
+	raw := binary.AppendUvarint(w.raw[:0], uint64(len(evs)))
 	size := 0
-	for _, b := range bodies {
-		raw = binary.AppendUvarint(raw, uint64(len(b)))
-		size += len(b)
+	if format == chunkBodiesOnly {
+		for i := range evs {
+			raw = binary.AppendUvarint(raw, uint64(len(evs[i].body)))
+			size += len(evs[i].body)
+		}
+	} else {
+		raw = binary.AppendVarint(raw, ingested)
+		for i := range evs {
+			e := &evs[i]
+			if len(e.body) == 0 {
+				raw = append(raw, 0, 0, 0, 0, 0)
+				continue
+			}
+			for _, l := range [...]int{len(e.id), len(e.user), len(e.host), len(e.action), len(e.body)} {
+				raw = binary.AppendUvarint(raw, uint64(l))
+				size += l
+			}
+		}
 	}
 	raw = slices.Grow(raw, size)
-	for _, b := range bodies {
-		raw = append(raw, b...)
+	for i := range evs {
+		e := &evs[i]
+		if format == chunkFormat && len(e.body) > 0 {
+			raw = append(append(append(append(raw, e.id...), e.user...), e.host...), e.action...)
+		}
+		raw = append(raw, e.body...)
 	}
 	w.raw = raw
 	// S2 needs room for the worst case; the chunk keeps only what it used.
 	w.dst = slices.Grow(w.dst[:0], s2.MaxEncodedLen(len(raw)))
 	enc := s2.Encode(w.dst[:cap(w.dst)], raw)
 	out := make([]byte, 1+len(enc))
-	out[0] = chunkFormat
+	out[0] = format
 	copy(out[1:], enc)
 	return out
 }
 
-// parseChunk returns the bodies of a chunk's slots, sliced from one
-// buffer: buf when it is large enough, else a new one, which it also
-// returns. A deleted event's slot is empty.
-func parseChunk(buf, data []byte) ([][]byte, []byte, error) {
-	slots, raw, err := parseChunkInto(buf, data)
+// parseChunk parses a chunk's data, slicing its strings from one buffer:
+// buf when it is large enough, else a new one, which it also returns.
+func parseChunk(buf, data []byte) (chunk, []byte, error) {
+	c, raw, err := parseChunkInto(buf, data)
 	if err != nil {
-		return nil, buf, fmt.Errorf("%w: event chunk: %w", errCorrupt, err)
+		return chunk{}, buf, fmt.Errorf("%w: event chunk: %w", errCorrupt, err)
 	}
-	return slots, raw, nil
+	return c, raw, nil
 }
 
-func parseChunkInto(buf, data []byte) ([][]byte, []byte, error) {
-	if len(data) == 0 || data[0] != chunkFormat {
-		return nil, nil, errors.New("unknown format")
+func parseChunkInto(buf, data []byte) (chunk, []byte, error) {
+	if len(data) == 0 || data[0] != chunkBodiesOnly && data[0] != chunkFormat {
+		return chunk{}, nil, errors.New("unknown format")
 	}
 	n, err := s2.DecodedLen(data[1:])
 	if err != nil {
-		return nil, nil, err
+		return chunk{}, nil, err
 	}
 	if n > maxChunkRaw {
-		return nil, nil, fmt.Errorf("%d bytes decompressed", n)
+		return chunk{}, nil, fmt.Errorf("%d bytes decompressed", n)
 	}
 	if n > cap(buf) {
 		buf = make([]byte, n)
 	}
 	raw, err := s2.Decode(buf[:cap(buf)], data[1:])
 	if err != nil {
-		return nil, nil, err
+		return chunk{}, nil, err
 	}
-	slots, err := splitChunk(raw)
-	return slots, buf, err
+	c, err := splitChunk(data[0], raw)
+	return c, buf, err
 }
 
-// splitChunk cuts a decompressed chunk into its slots.
-func splitChunk(raw []byte) ([][]byte, error) {
+// splitChunk cuts a decompressed chunk of format into its slots.
+func splitChunk(format byte, raw []byte) (chunk, error) {
+	c := chunk{format: format}
 	n, k := binary.Uvarint(raw)
-	// Each slot takes at least one byte for its length.
-	if k <= 0 || n == 0 || n > uint64(len(raw)-k) {
-		return nil, errors.New("bad count")
+	fields := uint64(1) // lengths per slot, each at least one byte
+	if format == chunkFormat {
+		fields = 5
+	}
+	if k <= 0 || n == 0 || n > uint64(len(raw)-k)/fields {
+		return c, errors.New("bad count")
 	}
 	raw = raw[k:]
-	lens := make([]uint64, n)
+	if format == chunkFormat {
+		if c.ingested, k = binary.Varint(raw); k <= 0 {
+			return c, errors.New("bad time of ingest")
+		}
+		raw = raw[k:]
+	}
+	lens := make([]uint64, n*fields)
 	total := uint64(0)
 	for i := range lens {
 		l, k := binary.Uvarint(raw)
 		if k <= 0 || l > uint64(len(raw)) {
-			return nil, fmt.Errorf("bad length of slot %d", i)
+			return c, fmt.Errorf("bad length %d of slot %d", i%int(fields), uint64(i)/fields)
 		}
 		lens[i], total, raw = l, total+l, raw[k:]
 	}
 	if total != uint64(len(raw)) {
-		return nil, fmt.Errorf("%d bytes of bodies for lengths that add up to %d", len(raw), total)
+		return c, fmt.Errorf("%d bytes of events for lengths that add up to %d", len(raw), total)
 	}
-	out := make([][]byte, n)
-	for i, l := range lens {
-		out[i], raw = raw[:l:l], raw[l:]
+	c.slots = make([]chunkSlot, n)
+	next := func(l uint64) []byte {
+		var b []byte
+		b, raw = raw[:l:l], raw[l:]
+		return b
 	}
-	return out, nil
+	for i := range c.slots {
+		s := &c.slots[i]
+		if format == chunkBodiesOnly {
+			s.body = next(lens[i])
+			continue
+		}
+		l := lens[5*i : 5*i+5]
+		s.id, s.user, s.host, s.action, s.body = next(l[0]), next(l[1]), next(l[2]), next(l[3]), next(l[4])
+		if !s.live() && (len(s.id) > 0 || len(s.user) > 0 || len(s.host) > 0 || len(s.action) > 0) {
+			return c, fmt.Errorf("slot %d has an event without a body", i)
+		}
+		if s.live() && len(s.id) == 0 {
+			return c, fmt.Errorf("slot %d has an event without an id", i)
+		}
+	}
+	return c, nil
 }
 
 // chunkBytes is the most body bytes a chunk holds, unless its one event
@@ -143,37 +216,38 @@ type bodyChunk struct {
 	data  []byte
 }
 
-// cutChunks cuts n bodies, body(i) each, into chunks in order: at most
-// chunkEvents events and chunkBytes bytes each (or one event), and a new
-// chunk wherever split(i) says so. It returns them encoded.
-func cutChunks(n int, body func(i int) []byte, split func(i int) bool) []bodyChunk {
+// cutChunks cuts n events, ev(i) each, into chunks of format 2 in order:
+// at most chunkEvents events and chunkBytes bytes of bodies each (or one
+// event), and a new chunk wherever split(i) says so. It returns them
+// encoded.
+func cutChunks(n int, ingested int64, ev func(i int) *encodedEvent, split func(i int) bool) []bodyChunk {
 	var (
 		w      chunkWriter
 		chunks = make([]bodyChunk, 0, (n+chunkEvents-1)/chunkEvents)
-		bodies = make([][]byte, 0, chunkEvents)
+		evs    = make([]encodedEvent, 0, chunkEvents)
 		size   int
 		start  int
 	)
 	for i := range n {
-		b := body(i)
-		if len(bodies) > 0 && (len(bodies) == chunkEvents || size+len(b) > chunkBytes || split != nil && split(i)) {
-			chunks = append(chunks, bodyChunk{start, w.encode(bodies)})
-			bodies, size, start = bodies[:0], 0, i
+		e := ev(i)
+		if len(evs) > 0 && (len(evs) == chunkEvents || size+len(e.body) > chunkBytes || split != nil && split(i)) {
+			chunks = append(chunks, bodyChunk{start, w.encode(chunkFormat, ingested, evs)})
+			evs, size, start = evs[:0], 0, i
 		}
-		bodies = append(bodies, b)
-		size += len(b)
+		evs = append(evs, *e)
+		size += len(e.body)
 	}
-	if len(bodies) > 0 {
-		chunks = append(chunks, bodyChunk{start, w.encode(bodies)})
+	if len(evs) > 0 {
+		chunks = append(chunks, bodyChunk{start, w.encode(chunkFormat, ingested, evs)})
 	}
 	return chunks
 }
 
-// chunkBodies cuts the bodies of rows into chunks and encodes them: the
-// work of the caller's goroutine, so that the writer only writes them
-// (see insertBodies).
-func chunkBodies(rows []encodedEvent) []bodyChunk {
-	return cutChunks(len(rows), func(i int) []byte { return rows[i].body }, nil)
+// chunkBodies cuts rows into chunks and encodes them: the work of the
+// caller's goroutine, so that the writer only writes them (see
+// insertBodies).
+func chunkBodies(rows []encodedEvent, ingested int64) []bodyChunk {
+	return cutChunks(len(rows), ingested, func(i int) *encodedEvent { return &rows[i] }, nil)
 }
 
 const insertChunk = "INSERT INTO event_bodies (first, data) VALUES (?, ?)"
@@ -183,12 +257,12 @@ const insertChunk = "INSERT INTO event_bodies (first, data) VALUES (?, ?)"
 // as they are when every event was stored, with consecutive rids, as is
 // usual; otherwise (some were stored already) the stored events' bodies
 // are cut into chunks again here, never across a gap in their rids.
-func (tx *wtx) insertBodies(rows []encodedEvent, stored []keyedEvent, chunks []bodyChunk) error {
+func (tx *wtx) insertBodies(rows []encodedEvent, ingested int64, stored []keyedEvent, chunks []bodyChunk) error {
 	if len(stored) == 0 {
 		return nil
 	}
 	if len(stored) != len(rows) || !consecutive(stored) {
-		chunks = cutChunks(len(stored), func(i int) []byte { return stored[i].row.body },
+		chunks = cutChunks(len(stored), ingested, func(i int) *encodedEvent { return stored[i].row },
 			func(i int) bool { return stored[i].rid != stored[i-1].rid+1 })
 	}
 	for _, c := range chunks {
@@ -215,11 +289,11 @@ const chunkOf = `SELECT first, data FROM event_bodies WHERE first IN
 (SELECT (SELECT max(first) FROM event_bodies WHERE first <= value) FROM json_each(?))`
 
 // chunkSet is the parsed chunks a read needs, by first rid, in order.
-// Its buffers come from chunkBufs: call release once the bodies are no
+// Its buffers come from chunkBufs: call release once the events are no
 // longer used.
 type chunkSet struct {
 	firsts []int64
-	slots  [][][]byte
+	chunks []chunk
 	bufs   []*[]byte
 }
 
@@ -251,14 +325,14 @@ func (c *chunkSet) read(rows *sql.Rows) error {
 			buf = new([]byte)
 		}
 		c.bufs = append(c.bufs, buf)
-		slots, raw, err := parseChunk(*buf, data)
+		parsed, raw, err := parseChunk(*buf, data)
 		*buf = raw
 		if err != nil {
 			return fmt.Errorf("chunk %d: %w", first, err)
 		}
 		i, _ := slices.BinarySearch(c.firsts, first)
 		c.firsts = slices.Insert(c.firsts, i, first)
-		c.slots = slices.Insert(c.slots, i, slots)
+		c.chunks = slices.Insert(c.chunks, i, parsed)
 	}
 	return classify(rows.Err())
 }
@@ -269,58 +343,64 @@ func (c *chunkSet) find(rid int64) (chunk int, slot int64, ok bool) {
 	if !found {
 		i--
 	}
-	if i < 0 || rid-c.firsts[i] >= int64(len(c.slots[i])) {
+	if i < 0 || rid-c.firsts[i] >= int64(len(c.chunks[i].slots)) {
 		return 0, 0, false
 	}
 	return i, rid - c.firsts[i], true
 }
 
+// event returns the stored event rid and its chunk, or nil when no chunk
+// holds it (the event was deleted, or is stored in its own row).
+func (c *chunkSet) event(rid int64) (*chunkSlot, *chunk) {
+	if i, slot, ok := c.find(rid); ok && c.chunks[i].slots[slot].live() {
+		return &c.chunks[i].slots[slot], &c.chunks[i]
+	}
+	return nil, nil
+}
+
 // body returns the stored body of the event rid, or nil when no chunk
-// holds it (the event was deleted).
+// holds it.
 func (c *chunkSet) body(rid int64) []byte {
-	if i, slot, ok := c.find(rid); ok && len(c.slots[i][slot]) > 0 {
-		return c.slots[i][slot]
+	if s, _ := c.event(rid); s != nil {
+		return s.body
 	}
 	return nil
 }
 
-// purgeBodies removes the bodies of the deleted events es from their
-// chunks: a chunk left with no event is deleted, the others are written
+// purgeBodies removes the deleted events es from their chunks, which set
+// holds: a chunk left with no event is deleted, the others are written
 // again without them, so that no deleted event's text stays in the
 // database. Events stored before chunks, whose body was in their own row,
 // have no chunk.
-func (tx *wtx) purgeBodies(es []keyEntry) error {
-	if len(es) == 0 {
-		return nil
-	}
-	rows, err := tx.query(chunkOf, ridList(es))
-	if err != nil {
-		return classify(err)
-	}
-	var set chunkSet
-	defer set.release()
-	if err := set.read(rows); err != nil {
-		return err
-	}
+func (tx *wtx) purgeBodies(set *chunkSet, es []keyEntry) error {
 	changed := make([]bool, len(set.firsts))
 	for _, e := range es {
 		if i, slot, ok := set.find(e.rid); ok {
-			set.slots[i][slot] = nil
+			set.chunks[i].slots[slot] = chunkSlot{}
 			changed[i] = true
 		}
 	}
-	var w chunkWriter
+	var (
+		w   chunkWriter
+		evs []encodedEvent
+	)
 	for i, first := range set.firsts {
 		if !changed[i] {
 			continue
 		}
-		if !slices.ContainsFunc(set.slots[i], func(b []byte) bool { return len(b) > 0 }) {
+		c := &set.chunks[i]
+		if !slices.ContainsFunc(c.slots, func(s chunkSlot) bool { return s.live() }) {
 			if _, err := tx.exec("DELETE FROM event_bodies WHERE first = ?", first); err != nil {
 				return err
 			}
 			continue
 		}
-		if _, err := tx.exec("UPDATE event_bodies SET data = ? WHERE first = ?", w.encode(set.slots[i]), first); err != nil {
+		evs = evs[:0]
+		for _, s := range c.slots {
+			evs = append(evs, encodedEvent{id: string(s.id), user: string(s.user), host: string(s.host),
+				action: string(s.action), body: s.body})
+		}
+		if _, err := tx.exec("UPDATE event_bodies SET data = ? WHERE first = ?", w.encode(c.format, c.ingested, evs), first); err != nil {
 			return err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -14,45 +15,91 @@ import (
 	"github.com/vigil-itm/vigil/store"
 )
 
+// slotEvents returns the slots of c as the events encode takes.
+func slotEvents(c chunk) []encodedEvent {
+	evs := make([]encodedEvent, len(c.slots))
+	for i, s := range c.slots {
+		evs[i] = encodedEvent{id: string(s.id), user: string(s.user), host: string(s.host), action: string(s.action), body: s.body}
+	}
+	return evs
+}
+
 func TestChunkRoundTrip(t *testing.T) {
 	var w chunkWriter
-	for _, bodies := range [][][]byte{
-		{[]byte(`{"a":1}`)},
-		{[]byte(`{"a":1}`), nil, []byte(`{"b":"two"}`), {}},
-		{bytes.Repeat([]byte("x"), 300), []byte("é")},
+	ev := func(id, user, host, action, body string) encodedEvent {
+		return encodedEvent{id: id, user: user, host: host, action: action, body: []byte(body)}
+	}
+	for _, evs := range [][]encodedEvent{
+		{ev("e1", "jdoe", "wks-1", "file-copy", `{"a":1}`)},
+		{ev("e1", "", "", "", `{"a":1}`), {}, ev("e3", "ann", "", "print", `{"b":"two"}`), {}},
+		{ev("e1", "u", "h", "a", strings.Repeat("x", 300)), ev("é", "é", "é", "é", "é")},
 	} {
-		got, _, err := parseChunk(nil, w.encode(bodies))
-		require.NoError(t, err)
-		require.Len(t, got, len(bodies))
-		for i := range bodies {
-			require.Equal(t, string(bodies[i]), string(got[i]), "slot %d", i)
+		for _, format := range []byte{chunkBodiesOnly, chunkFormat} {
+			got, _, err := parseChunk(nil, w.encode(format, -42, evs))
+			require.NoError(t, err)
+			require.Equal(t, format, got.format)
+			require.Len(t, got.slots, len(evs))
+			want := slices.Clone(evs)
+			if format == chunkBodiesOnly {
+				require.Zero(t, got.ingested, "format 1 has no time of ingest")
+				for i := range want {
+					want[i] = encodedEvent{body: want[i].body}
+				}
+			} else {
+				require.EqualValues(t, -42, got.ingested)
+			}
+			for i, s := range slotEvents(got) {
+				require.Equal(t, want[i].id, s.id, "slot %d", i)
+				require.Equal(t, [3]string{want[i].user, want[i].host, want[i].action}, [3]string{s.user, s.host, s.action}, "slot %d", i)
+				require.Equal(t, string(want[i].body), string(s.body), "slot %d", i)
+				require.Equal(t, len(want[i].body) > 0, got.slots[i].live(), "slot %d", i)
+			}
 		}
 	}
 	// The chunk's data is one format byte and an S2 block.
-	data := w.encode([][]byte{[]byte("ab"), []byte("c")})
+	evs := []encodedEvent{ev("i", "u", "", "act", "ab"), {}, ev("j", "", "h", "", "c")}
+	data := w.encode(chunkFormat, 5, evs)
 	require.Equal(t, byte(chunkFormat), data[0])
 	raw, err := s2.Decode(nil, data[1:])
 	require.NoError(t, err)
-	require.Equal(t, []byte{2, 2, 1, 'a', 'b', 'c'}, raw)
+	require.Equal(t, []byte{3, 10, 1, 1, 0, 3, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 'i', 'u', 'a', 'c', 't', 'a', 'b', 'j', 'h', 'c'}, raw)
+	old := w.encode(chunkBodiesOnly, 5, evs)
+	require.Equal(t, byte(chunkBodiesOnly), old[0])
+	raw, err = s2.Decode(nil, old[1:])
+	require.NoError(t, err)
+	require.Equal(t, []byte{3, 2, 0, 1, 'a', 'b', 'c'}, raw)
 
-	block := func(raw ...byte) []byte { return append([]byte{chunkFormat}, s2.Encode(nil, raw)...) }
+	block := func(format byte, raw ...byte) []byte { return append([]byte{format}, s2.Encode(nil, raw)...) }
 	for name, bad := range map[string][]byte{
 		"empty":                        nil,
-		"unknown format":               append([]byte{0x02}, data[1:]...),
+		"unknown format":               append([]byte{0x03}, data[1:]...),
 		"not S2":                       {chunkFormat, 0xff, 0xff, 0xff},
-		"no slots":                     block(0),
-		"more slots than bytes":        block(5, 0, 0),
-		"length past the end":          block(1, 9, 'a'),
-		"bytes left over":              block(1, 1, 'a', 'b'),
-		"bytes missing":                block(2, 1, 2, 'a', 'b'),
-		"count not a uvarint":          block(0x80),
-		"length not a uvarint":         block(1, 0x80),
-		"huge count":                   block(binary.AppendUvarint(nil, 1<<40)...),
-		"huge length":                  block(append([]byte{1}, binary.AppendUvarint(nil, 1<<40)...)...),
 		"truncated S2 block":           data[:len(data)-1],
 		"format byte and no S2":        {chunkFormat},
-		"lengths add up to less":       block(2, 1, 0, 'a', 'b'),
 		"claims more than maxChunkRaw": append(binary.AppendUvarint([]byte{chunkFormat}, maxChunkRaw+1), 0, 0, 0),
+
+		"1: no slots":               block(chunkBodiesOnly, 0),
+		"1: more slots than bytes":  block(chunkBodiesOnly, 5, 0, 0),
+		"1: length past the end":    block(chunkBodiesOnly, 1, 9, 'a'),
+		"1: bytes left over":        block(chunkBodiesOnly, 1, 1, 'a', 'b'),
+		"1: bytes missing":          block(chunkBodiesOnly, 2, 1, 2, 'a', 'b'),
+		"1: count not a uvarint":    block(chunkBodiesOnly, 0x80),
+		"1: length not a uvarint":   block(chunkBodiesOnly, 1, 0x80),
+		"1: huge count":             block(chunkBodiesOnly, binary.AppendUvarint(nil, 1<<40)...),
+		"1: huge length":            block(chunkBodiesOnly, append([]byte{1}, binary.AppendUvarint(nil, 1<<40)...)...),
+		"1: lengths add up to less": block(chunkBodiesOnly, 2, 1, 0, 'a', 'b'),
+
+		"2: no slots":                 block(chunkFormat, 0, 0),
+		"2: more slots than bytes":    block(chunkFormat, 2, 0, 0, 0, 0, 0, 0),
+		"2: no time of ingest":        block(chunkFormat, 1),
+		"2: time not a varint":        block(chunkFormat, 1, 0x80, 0x80, 0x80, 0x80, 0x80),
+		"2: a length missing":         block(chunkFormat, 1, 0, 1, 1, 1, 1),
+		"2: length past the end":      block(chunkFormat, 1, 0, 1, 0, 0, 0, 9, 'i', 'b'),
+		"2: bytes left over":          block(chunkFormat, 1, 0, 1, 0, 0, 0, 1, 'i', 'b', 'c'),
+		"2: an event without a body":  block(chunkFormat, 1, 0, 1, 0, 0, 0, 0, 'i'),
+		"2: an event without an id":   block(chunkFormat, 1, 0, 0, 0, 0, 0, 1, 'b'),
+		"2: a deleted slot with text": block(chunkFormat, 1, 0, 0, 1, 0, 0, 0, 'u'),
+		"2: huge length":              block(chunkFormat, append([]byte{1, 0, 1}, binary.AppendUvarint(nil, 1<<40)...)...),
 	} {
 		_, _, err := parseChunk(nil, bad)
 		require.ErrorIs(t, err, errCorrupt, name)
@@ -61,56 +108,97 @@ func TestChunkRoundTrip(t *testing.T) {
 
 func FuzzParseChunk(f *testing.F) {
 	var w chunkWriter
-	f.Add(w.encode([][]byte{[]byte(`{"a":1}`), nil, []byte("b")}))
+	evs := []encodedEvent{{id: "e1", user: "u", host: "h", action: "a", body: []byte(`{"a":1}`)}, {}, {id: "e3", body: []byte("b")}}
+	f.Add(w.encode(chunkFormat, 1, evs))
+	f.Add(w.encode(chunkBodiesOnly, 0, evs))
 	f.Add([]byte{chunkFormat})
-	f.Add(append([]byte{chunkFormat}, s2.Encode(nil, []byte{1, 1, 'x'})...))
+	f.Add(append([]byte{chunkBodiesOnly}, s2.Encode(nil, []byte{1, 1, 'x'})...))
+	f.Add(append([]byte{chunkFormat}, s2.Encode(nil, []byte{1, 0, 1, 0, 0, 0, 1, 'i', 'x'})...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		slots, _, err := parseChunk(nil, data)
+		c, _, err := parseChunk(nil, data)
 		if err != nil {
 			require.ErrorIs(t, err, errCorrupt)
 			return
 		}
-		require.NotEmpty(t, slots)
+		require.NotEmpty(t, c.slots)
 		var w chunkWriter
-		again, _, err := parseChunk(make([]byte, 3), w.encode(slots))
+		again, _, err := parseChunk(make([]byte, 3), w.encode(c.format, c.ingested, slotEvents(c)))
 		require.NoError(t, err)
-		require.Len(t, again, len(slots))
-		for i := range slots {
-			require.Equal(t, slots[i], again[i])
-		}
+		require.Equal(t, slotEvents(c), slotEvents(again))
+		require.Equal(t, c.ingested, again.ingested)
+		require.Equal(t, c.format, again.format)
 	})
 }
 
-// checkBodies checks event_bodies against the events table: every event
-// stored in a chunk has a body there that is the event itself, every
-// chunk holds at least one event, and no chunk keeps a slot for an event
-// that is gone (retention must not leave a deleted event's text behind).
+// checkBodies checks the stored events against their chunks and
+// event_ids: every event has one body, in its row or in one chunk, which
+// is the event itself (with the id, user, host and action the store
+// keeps for it); every chunk holds at least one event, and no chunk keeps
+// a slot for an event that is gone (retention must not leave a deleted
+// event's text behind); event_ids lists every stored event by its rid,
+// and nothing else; and event_rid is past every rid.
 func checkBodies(t *testing.T, db *DB) {
 	t.Helper()
-	rows, chunks := loadBodies(t, db)
+	evs, chunks := loadEvents(t, db)
 	seen := map[int64]bool{}
 	for i, first := range chunks.firsts {
+		c := &chunks.chunks[i]
 		live := 0
-		for slot, body := range chunks.slots[i] {
-			if len(body) == 0 {
+		for slot, s := range c.slots {
+			if !s.live() {
 				continue
 			}
 			live++
 			rid := first + int64(slot)
-			r, ok := rows[rid]
+			e, ok := evs[rid]
 			require.True(t, ok, "chunk %d keeps the body of event %d, which is gone", first, rid)
-			require.Empty(t, r.body, "event %d has a body in its row and in chunk %d", rid, first)
-			ev, err := event.Decode(body)
-			require.NotNil(t, ev, "event %d: %v", rid, err)
-			require.Equal(t, r.id, ev.Event.ID, "chunk %d slot %d", first, slot)
+			require.Equal(t, c.format == chunkBodiesOnly, e.row, "event %d in chunk %d of format %d", rid, first, c.format)
+			require.Empty(t, e.rowBody, "event %d has a body in its row and in chunk %d", rid, first)
 			require.False(t, seen[rid], "event %d in two chunks", rid)
 			seen[rid] = true
 		}
 		require.Positive(t, live, "chunk %d holds no event", first)
 	}
-	for rid, r := range rows {
-		require.True(t, len(r.body) > 0 || seen[rid], "event %d has no body", rid)
+	ids := map[string]int64{}
+	rows, err := db.readers.QueryContext(t.Context(), "SELECT id, rid FROM event_ids")
+	require.NoError(t, err)
+	for rows.Next() {
+		var (
+			id  string
+			rid int64
+		)
+		require.NoError(t, rows.Scan(&id, &rid))
+		ids[id] = rid
 	}
+	require.NoError(t, rows.Err())
+	require.NoError(t, rows.Close())
+	require.Len(t, ids, len(evs), "event_ids lists the stored events")
+	var next int64
+	require.NoError(t, db.readers.QueryRowContext(t.Context(), "SELECT next FROM event_rid").Scan(&next))
+	for rid, e := range evs {
+		require.True(t, len(e.rowBody) > 0 || seen[rid], "event %d has no body", rid)
+		ev, err := event.Decode(e.body)
+		require.NotNil(t, ev, "event %d: %v", rid, err)
+		require.Equal(t, e.id, ev.Event.ID, "event %d", rid)
+		require.Equal(t, [3]string{e.user, e.host, e.action}, eventKeys(ev), "event %d", rid)
+		got, ok := ids[e.id]
+		require.True(t, ok, "event %d (%s) is not in event_ids", rid, e.id)
+		require.Equal(t, rid, got, "event_ids entry of %s", e.id)
+		require.Less(t, rid, next, "event_rid gives rid %d again", rid)
+	}
+}
+
+// eventKeys returns the user, host and action of e.
+func eventKeys(e *event.Event) [3]string {
+	var k [3]string
+	if e.User != nil {
+		k[0] = e.User.Name
+	}
+	if e.Host != nil {
+		k[1] = e.Host.Name
+	}
+	k[2] = e.Event.Action
+	return k
 }
 
 // TestAppendChunksStoredEventsOnly appends batches that repeat stored
@@ -191,19 +279,27 @@ func TestCutChunks(t *testing.T) {
 		{"gaps in rids", slices.Repeat([][]byte{small}, 5), []int{2, 3}, []int{0, 2, 3}},
 	}
 	for _, tt := range tests {
-		chunks := cutChunks(len(tt.bodies), func(i int) []byte { return tt.bodies[i] },
+		evs := make([]encodedEvent, len(tt.bodies))
+		for i, b := range tt.bodies {
+			evs[i] = encodedEvent{id: "e" + strconv.Itoa(i), user: "u", action: "a", body: b}
+		}
+		chunks := cutChunks(len(evs), 7, func(i int) *encodedEvent { return &evs[i] },
 			func(i int) bool { return slices.Contains(tt.split, i) })
 		var starts []int
 		next := 0
 		for _, c := range chunks {
 			require.Equal(t, next, c.start, tt.name)
 			starts = append(starts, c.start)
-			slots, _, err := parseChunk(nil, c.data)
+			got, _, err := parseChunk(nil, c.data)
 			require.NoError(t, err, tt.name)
-			for j, s := range slots {
-				require.Equal(t, tt.bodies[c.start+j], s, tt.name)
+			require.Equal(t, byte(chunkFormat), got.format, tt.name)
+			require.EqualValues(t, 7, got.ingested, tt.name)
+			for j, s := range slotEvents(got) {
+				want := evs[c.start+j]
+				require.Equal(t, want.id, s.id, tt.name)
+				require.Equal(t, want.body, s.body, tt.name)
 			}
-			next += len(slots)
+			next += len(got.slots)
 		}
 		require.Equal(t, len(tt.bodies), next, tt.name)
 		require.Equal(t, tt.starts, starts, tt.name)

@@ -17,16 +17,16 @@ import (
 	"github.com/vigil-itm/vigil/store"
 )
 
-// The events table is indexed a block at a time (migration 0007): a block
+// Stored events are indexed a block at a time (migration 0007): a block
 // is the events one Append stored, and event_keys has one row per key of
 // the block (every event, each user, host and action) listing the key's
 // events as [rid - first, ts] pairs in time order. A user, host or action
 // with fewer than keyRowMin events in the block has event_key_entries rows
 // instead, one per event. Storing an agent's batch so writes, per event,
-// its row, its id in the idempotency index and a share of a few key rows,
-// instead of four index entries; a query merges the key rows that overlap
-// its time range with the key's event_key_entries, and reads the events of
-// one page only.
+// its id → rid entry (event_ids), a share of a chunk (see eventbodies.go)
+// and a share of a few key rows, instead of a row and four index entries;
+// a query merges the key rows that overlap its time range with the key's
+// event_key_entries, and reads the events of one page only.
 
 // Kinds of event_keys rows.
 const (
@@ -576,11 +576,12 @@ func ridList(es []keyEntry) string {
 	return string(append(b, ']'))
 }
 
-// fetchEvents reads the events whose rids a JSON array lists.
+// fetchEvents reads the rows of the events whose rids a JSON array
+// lists: events stored before migration 0010 have one.
 const fetchEvents = "SELECT rid, user_name, host_name, action, ingested, body FROM events WHERE rid IN (SELECT value FROM json_each(?))"
 
 // fetch reads the events of batch, in batch order, keeping those that
-// match every filter. An event deleted meanwhile is left out.
+// match every filter.
 func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, error) {
 	if len(batch) == 0 {
 		return nil, nil
@@ -595,7 +596,7 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 		ingested           int64
 		body               []byte
 	}
-	found := make(map[int64]row, len(batch))
+	found := make(map[int64]row)
 	for rows.Next() {
 		var (
 			rid int64
@@ -610,17 +611,16 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 		return nil, err
 	}
 	_ = rows.Close()
-	// Events stored since migration 0009 have their body in a chunk.
+	// Events stored since migration 0009 are in a chunk: those without a
+	// row (since 0010) and those whose row has no body.
 	var (
 		chunked []keyEntry
 		chunks  chunkSet
 	)
 	defer chunks.release() // Decode copies what it keeps
-	shown := func(r row) bool {
-		return match(p.f.User, r.user) && match(p.f.Host, r.host) && match(p.f.Action, r.action)
-	}
 	for _, e := range batch {
-		if r, ok := found[e.rid]; ok && len(r.body) == 0 && shown(r) {
+		r, ok := found[e.rid]
+		if !ok || len(r.body) == 0 && shows(p.f, r.user, r.host, r.action) {
 			chunked = append(chunked, e)
 		}
 	}
@@ -635,16 +635,32 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 	}
 	var out []pageEvent
 	for _, e := range batch {
-		r, ok := found[e.rid]
-		if !ok || !shown(r) {
-			continue
-		}
-		if len(r.body) == 0 {
-			if r.body = chunks.body(e.rid); r.body == nil {
+		var (
+			body     []byte
+			ingested int64
+		)
+		slot, c := chunks.event(e.rid)
+		if r, ok := found[e.rid]; ok {
+			if !shows(p.f, r.user, r.host, r.action) {
+				continue
+			}
+			if body, ingested = r.body, r.ingested; len(body) == 0 {
+				if slot == nil {
+					return nil, fmt.Errorf("%w: stored event %d has no body", errCorrupt, e.rid)
+				}
+				body = slot.body
+			}
+		} else {
+			// The page's key rows, read in the same transaction, list it.
+			if slot == nil || c.format != chunkFormat {
 				return nil, fmt.Errorf("%w: stored event %d has no body", errCorrupt, e.rid)
 			}
+			if !shows(p.f, slot.user, slot.host, slot.action) {
+				continue
+			}
+			body, ingested = slot.body, c.ingested
 		}
-		ev, err := event.Decode(r.body)
+		ev, err := event.Decode(body)
 		if ev == nil {
 			// Only a stored body that is not an event at all fails here; a
 			// validation problem (rules may have changed since) keeps the
@@ -652,9 +668,9 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 			return nil, fmt.Errorf("%w: stored event %d: %w", errCorrupt, e.rid, err)
 		}
 		if ev.Event.Ingested == nil {
-			// The time of ingest is kept in its column, not in the body
-			// (which older versions wrote it into).
-			t := fromNanos(r.ingested)
+			// The time of ingest is kept beside the body, not in it (which
+			// older versions wrote it into).
+			t := fromNanos(ingested)
 			ev.Event.Ingested = &t
 		}
 		out = append(out, pageEvent{pos: position(e), e: ev})
@@ -662,8 +678,12 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 	return out, nil
 }
 
-// match reports whether a stored value passes a filter ("" passes all).
-func match(filter, v string) bool { return filter == "" || filter == v }
+// shows reports whether an event with a stored user, host and action
+// passes the filters of f ("" passes all).
+func shows[T string | []byte](f store.EventFilter, user, host, action T) bool {
+	return (f.User == "" || f.User == string(user)) && (f.Host == "" || f.Host == string(host)) &&
+		(f.Action == "" || f.Action == string(action))
+}
 
 // entryRun reads the entries of one key row in page order, as they are
 // needed: the row lists them in time order, so an ascending page reads it
@@ -992,52 +1012,76 @@ WHERE kind = 0 AND value = '' AND min_ts < ? ORDER BY min_ts, first LIMIT ?`, cu
 }
 
 // deleteBlockEvents deletes the events older than cutoff of the block
-// first, whose kind 0 entries are all, with their event_key_entries rows,
-// and returns how many it deleted.
+// first, whose kind 0 entries are all, with their event_ids and
+// event_key_entries rows, and returns how many it deleted.
 func (tx *wtx) deleteBlockEvents(first int64, all string, cutoff int64) (int64, error) {
 	// The entries name the block's rids: after retention emptied the end of
-	// the table, SQLite may give later events rids inside an older block's
-	// range.
+	// the table, SQLite could give later events rids inside an older
+	// block's range (before migration 0010).
 	es, err := parseEntries(nil, first, all)
 	if err != nil {
 		return 0, err
 	}
 	es = slices.DeleteFunc(es, func(e keyEntry) bool { return e.ts >= cutoff })
+	type gone struct {
+		id   string
+		keys [3]string // user, host, action
+	}
+	evs := make(map[int64]gone, len(es))
+	// Events stored before migration 0010 have a row.
 	rows, err := tx.query(`DELETE FROM events WHERE rid IN (SELECT value FROM json_each(?))
-RETURNING rid, ts, user_name, host_name, action`, ridList(es))
+RETURNING rid, id, user_name, host_name, action`, ridList(es))
 	if err != nil {
 		return 0, classify(err)
 	}
-	type gone struct {
-		rid, ts int64
-		keys    [3]string // user, host, action
-	}
-	var evs []gone
 	for rows.Next() {
-		var g gone
-		if err := rows.Scan(&g.rid, &g.ts, &g.keys[0], &g.keys[1], &g.keys[2]); err != nil {
+		var (
+			rid int64
+			g   gone
+		)
+		if err := rows.Scan(&rid, &g.id, &g.keys[0], &g.keys[1], &g.keys[2]); err != nil {
 			_ = rows.Close()
 			return 0, classify(err)
 		}
-		evs = append(evs, g)
+		evs[rid] = g
 	}
 	if err := rows.Err(); err != nil {
 		return 0, classify(err)
 	}
-	purged := make([]keyEntry, len(evs))
-	for i, g := range evs {
-		purged[i] = keyEntry{ts: g.ts, rid: g.rid}
+	var set chunkSet
+	defer set.release()
+	rows, err = tx.query(chunkOf, ridList(es))
+	if err != nil {
+		return 0, classify(err)
 	}
-	if err := tx.purgeBodies(purged); err != nil {
+	if err := set.read(rows); err != nil {
 		return 0, err
 	}
-	for _, g := range evs {
+	for _, e := range es {
+		if _, ok := evs[e.rid]; ok {
+			continue
+		}
+		if s, c := set.event(e.rid); s != nil && c.format == chunkFormat {
+			evs[e.rid] = gone{id: string(s.id), keys: [3]string{string(s.user), string(s.host), string(s.action)}}
+		}
+	}
+	if err := tx.purgeBodies(&set, es); err != nil {
+		return 0, err
+	}
+	for _, e := range es {
+		g, ok := evs[e.rid]
+		if !ok {
+			continue
+		}
+		if _, err := tx.exec("DELETE FROM event_ids WHERE id = ?", g.id); err != nil {
+			return 0, err
+		}
 		for i, v := range g.keys {
 			if v == "" {
 				continue
 			}
 			if _, err := tx.exec("DELETE FROM event_key_entries WHERE kind = ? AND value = ? AND ts = ? AND rid = ?",
-				keyUser+i, v, g.ts, g.rid); err != nil {
+				keyUser+i, v, e.ts, e.rid); err != nil {
 				return 0, err
 			}
 		}

@@ -239,27 +239,21 @@ func orEmpty(s []string) []string {
 	return s
 }
 
-// checkKeys checks event_keys and event_key_entries against the events
-// table: every event is in exactly one block, listed once under every key
+// checkKeys checks event_keys and event_key_entries against the stored
+// events: every event is in exactly one block, listed once under every key
 // it has (in a row or an entry) with its time, and every entry names a
 // stored event; each row's bounds are its entries'.
 func checkKeys(t *testing.T, db *DB) {
 	t.Helper()
 	events := map[int64][3]string{}
 	times := map[int64]int64{}
-	rows, err := db.readers.Query("SELECT rid, ts, user_name, host_name, action FROM events")
-	require.NoError(t, err)
-	for rows.Next() {
-		var rid, ts int64
-		var k [3]string
-		require.NoError(t, rows.Scan(&rid, &ts, &k[0], &k[1], &k[2]))
-		events[rid], times[rid] = k, ts
+	stored, _ := loadEvents(t, db)
+	for rid, e := range stored {
+		events[rid], times[rid] = [3]string{e.user, e.host, e.action}, e.ts
 	}
-	require.NoError(t, rows.Err())
-	require.NoError(t, rows.Close())
 
 	listed := map[[3]string]int{} // kind, value, rid as text
-	rows, err = db.readers.Query("SELECT kind, value, max_ts, first, min_ts, entries FROM event_keys")
+	rows, err := db.readers.Query("SELECT kind, value, max_ts, first, min_ts, entries FROM event_keys")
 	require.NoError(t, err)
 	for rows.Next() {
 		var kind int

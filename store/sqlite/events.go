@@ -22,23 +22,19 @@ type encodedEvent struct {
 	body                   []byte
 }
 
-// insertEvent stores an event unless its id is stored: the rid SQLite
-// gives it is the last one plus one, so every batch writes at the end of
-// the table (see migration 0006). (One statement per event: a statement
-// of 50 rows measured no cheaper.)
-const insertEvent = `INSERT INTO events (id, ts, ingested, agent_id, seq, action, user_name, host_name, body)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
-
-// noBody is the body column of an event whose body is in a chunk.
-var noBody = []byte{}
+// insertEventID stores an event's id → rid entry unless its id is
+// stored: the event itself goes to a chunk (see insertBodies). (One
+// statement per event: a statement of 50 rows measured no cheaper.)
+const insertEventID = "INSERT INTO event_ids (id, rid) VALUES (?, ?) ON CONFLICT (id) DO NOTHING"
 
 // Append implements store.Events.
 func (s events) Append(ctx context.Context, agentID string, seq int64, evs []*event.Event) (store.AppendResult, error) {
 	return s.AppendEncoded(ctx, agentID, seq, evs, nil)
 }
 
-// AppendEncoded implements store.Events. The time of ingest goes to the
-// ingested column, not into the body: a body is the event as it came.
+// AppendEncoded implements store.Events. The time of ingest is kept beside
+// the body, not in it: a body is the event as it came. The agent id and
+// seq are kept per agent (the agents row), not per event.
 func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, evs []*event.Event, bodies [][]byte) (store.AppendResult, error) {
 	fail := func(err error) (store.AppendResult, error) {
 		return store.AppendResult{}, fmt.Errorf("append %d events from agent %q (seq %d): %w", len(evs), agentID, seq, err)
@@ -84,7 +80,8 @@ func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, ev
 		}
 		rows[i] = r
 	}
-	chunks := chunkBodies(rows)
+	ing := nanos(ingested)
+	chunks := chunkBodies(rows, ing)
 	var res store.AppendResult
 	err := s.db.writeBulk(ctx, len(rows), func(tx *wtx) error {
 		res = store.AppendResult{}
@@ -99,12 +96,11 @@ func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, ev
 			res = store.AppendResult{Duplicates: len(rows), DuplicateBatch: true, LastSeq: last}
 			return nil
 		}
-		ing := nanos(ingested)
-		keyed, err := tx.insertEvents(rows, ing, agentID, seq)
+		keyed, err := tx.insertEvents(rows)
 		if err != nil {
 			return err
 		}
-		if err := tx.insertBodies(rows, keyed, chunks); err != nil {
+		if err := tx.insertBodies(rows, ing, keyed, chunks); err != nil {
 			return fmt.Errorf("store the bodies of %d events: %w", len(keyed), err)
 		}
 		if err := tx.insertKeys(keyed); err != nil {
@@ -138,29 +134,30 @@ ON CONFLICT (agent_id) DO UPDATE SET last_seq = max(last_seq, excluded.last_seq)
 	return res, nil
 }
 
-// insertEvents stores the events of rows whose ids are not stored yet and
-// returns them with their rids, in rid order.
-func (tx *wtx) insertEvents(rows []encodedEvent, ingested int64, agentID string, seq int64) ([]keyedEvent, error) {
+// insertEvents gives the events of rows whose ids are not stored yet the
+// next rids, stores their ids, and returns them in rid order.
+func (tx *wtx) insertEvents(rows []encodedEvent) ([]keyedEvent, error) {
+	var next int64
+	if err := tx.queryRow("SELECT next FROM event_rid").Scan(&next); err != nil {
+		return nil, fmt.Errorf("next rid: %w", classify(err))
+	}
 	keyed := make([]keyedEvent, 0, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		// The body goes to a chunk (see insertBodies).
-		res, err := tx.exec(insertEvent, r.id, r.ts, ingested, agentID, seq, r.action, r.user, r.host, noBody)
+		n, err := tx.execCount(insertEventID, r.id, next)
 		if err != nil {
 			return nil, fmt.Errorf("event %q: %w", r.id, err)
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return nil, classify(err)
 		}
 		if n == 0 {
 			continue // stored already
 		}
-		rid, err := res.LastInsertId()
-		if err != nil {
-			return nil, classify(err)
+		keyed = append(keyed, keyedEvent{rid: next, row: r, index: i})
+		next++
+	}
+	if len(keyed) > 0 {
+		if _, err := tx.exec("UPDATE event_rid SET next = ?", next); err != nil {
+			return nil, err
 		}
-		keyed = append(keyed, keyedEvent{rid: rid, row: r, index: i})
 	}
 	return keyed, nil
 }

@@ -121,7 +121,7 @@ func TestAppendIdempotent(t *testing.T) {
 		require.Equal(t, tt.want, res, tt.name)
 		total += res.Stored
 	}
-	require.Equal(t, total, count(t, db, "events"))
+	require.Equal(t, total, count(t, db, "event_ids"))
 	require.Equal(t, 10+10+1+3+2+1, total)
 
 	seq, err := ev.LastSeq(ctx, "agent-1")
@@ -156,7 +156,7 @@ func TestAppendRejectsBadBatchWhole(t *testing.T) {
 	} {
 		require.ErrorIs(t, call(), store.ErrInvalid, name)
 	}
-	require.Zero(t, count(t, db, "events"))
+	require.Zero(t, count(t, db, "event_ids"))
 	seq, err := ev.LastSeq(ctx, "a")
 	require.NoError(t, err)
 	require.Zero(t, seq, "a refused batch must not move the agent's seq")
@@ -333,10 +333,8 @@ func TestConcurrentAppend(t *testing.T) {
 	}
 	wg.Wait()
 	require.Equal(t, len(unique), stored)
-	require.Equal(t, len(unique), count(t, db, "events"))
-	var distinct int
-	require.NoError(t, db.readers.QueryRow("SELECT COUNT(DISTINCT id) FROM events").Scan(&distinct))
-	require.Equal(t, len(unique), distinct)
+	require.Equal(t, len(unique), count(t, db, "event_ids"))
+	checkBodies(t, db) // and every event is stored once
 	for a := range agents {
 		seq, err := db.Events().LastSeq(ctx, fmt.Sprintf("agent-%d", a))
 		require.NoError(t, err)
@@ -409,7 +407,7 @@ func TestAppendCancelled(t *testing.T) {
 	cancel()
 	_, err := db.Events().Append(ctx, "a", 1, genEvents(1, 5))
 	require.ErrorIs(t, err, context.Canceled)
-	require.Zero(t, count(t, db, "events"))
+	require.Zero(t, count(t, db, "event_ids"))
 	seq, err := db.Events().LastSeq(t.Context(), "a")
 	require.NoError(t, err)
 	require.Zero(t, seq)

@@ -94,33 +94,60 @@ func queryAll(t *testing.T, db *DB, f store.EventFilter) []*event.Event {
 	}
 }
 
-// storedRow is an events row as loadBodies reads it: body is empty when
-// the event's body is in a chunk.
-type storedRow struct {
-	id   string
-	body []byte
+// storedEvent is an event as the database holds it: in a chunk of
+// format 2 (since migration 0010), or in an events row with its body in
+// the row (before 0009) or in a chunk of format 1.
+type storedEvent struct {
+	id, user, host, action string
+	ts, ingested           int64
+	row                    bool   // has an events row
+	rowBody                []byte // the body in its row
+	body                   []byte // the body, from its row or its chunk ("" if neither has one)
 }
 
-// loadBodies reads every events row by rid, and every chunk.
-func loadBodies(t *testing.T, db *DB) (map[int64]storedRow, *chunkSet) {
+// loadEvents reads every stored event by rid, from the events rows and
+// every chunk, and returns them with the chunks.
+func loadEvents(t *testing.T, db *DB) (map[int64]storedEvent, *chunkSet) {
 	t.Helper()
 	chunks := &chunkSet{}
 	rows, err := db.readers.QueryContext(t.Context(), "SELECT first, data FROM event_bodies")
 	require.NoError(t, err)
 	require.NoError(t, chunks.read(rows))
-	rows, err = db.readers.QueryContext(t.Context(), "SELECT rid, id, body FROM events")
+	rows, err = db.readers.QueryContext(t.Context(), "SELECT rid, id, ts, ingested, user_name, host_name, action, body FROM events")
 	require.NoError(t, err)
 	defer func() { _ = rows.Close() }()
-	out := map[int64]storedRow{}
+	out := map[int64]storedEvent{}
 	for rows.Next() {
 		var (
 			rid int64
-			r   storedRow
+			e   = storedEvent{row: true}
 		)
-		require.NoError(t, rows.Scan(&rid, &r.id, &r.body))
-		out[rid] = r
+		require.NoError(t, rows.Scan(&rid, &e.id, &e.ts, &e.ingested, &e.user, &e.host, &e.action, &e.rowBody))
+		e.body = e.rowBody
+		if len(e.body) == 0 {
+			e.body = chunks.body(rid)
+		}
+		out[rid] = e
 	}
 	require.NoError(t, rows.Err())
+	for i, first := range chunks.firsts {
+		c := &chunks.chunks[i]
+		if c.format != chunkFormat {
+			continue
+		}
+		for slot, s := range c.slots {
+			if !s.live() {
+				continue
+			}
+			rid := first + int64(slot)
+			_, dup := out[rid]
+			require.False(t, dup, "event %d has a row and a slot in chunk %d of format 2", rid, first)
+			ev, err := event.Decode(s.body)
+			require.NotNil(t, ev, "event %d: %v", rid, err)
+			out[rid] = storedEvent{id: string(s.id), user: string(s.user), host: string(s.host), action: string(s.action),
+				ts: nanos(ev.Timestamp), ingested: c.ingested, body: s.body}
+		}
+	}
 	return out, chunks
 }
 
@@ -128,15 +155,11 @@ func loadBodies(t *testing.T, db *DB) (map[int64]storedRow, *chunkSet) {
 // or its chunk, as the database holds it.
 func storedBodies(t *testing.T, db *DB) map[string]string {
 	t.Helper()
-	rows, chunks := loadBodies(t, db)
+	evs, _ := loadEvents(t, db)
 	stored := map[string]string{}
-	for rid, r := range rows {
-		body := r.body
-		if len(body) == 0 {
-			body = chunks.body(rid)
-			require.NotNil(t, body, "event %d has no body", rid)
-		}
-		stored[r.id] = string(body)
+	for rid, e := range evs {
+		require.NotEmpty(t, e.body, "event %d has no body", rid)
+		stored[e.id] = string(e.body)
 	}
 	return stored
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -293,7 +294,7 @@ func TestReadOnlyFile(t *testing.T) {
 func TestFullDisk(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "full.db")
-	db, err := Open(ctx, path, Options{MaxSizeBytes: 512 << 10})
+	db, err := Open(ctx, path, Options{MaxSizeBytes: 1 << 20})
 	require.NoError(t, err)
 
 	var (
@@ -360,7 +361,7 @@ func TestRetention(t *testing.T) {
 	res, err := db.RunRetention(ctx)
 	require.NoError(t, err)
 	require.Equal(t, store.RetentionResult{Events: 19, Decisions: 7, Evidence: 10, Audit: 10}, res)
-	require.Equal(t, 21, count(t, db, "events"))
+	require.Equal(t, 21, count(t, db, "event_ids"))
 	require.Equal(t, 13, count(t, db, "decisions"))
 	require.Equal(t, 10, count(t, db, "evidence"))
 	require.Equal(t, 10, count(t, db, "audit"))
@@ -395,9 +396,9 @@ func TestRunLoop(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- db.Run(ctx) }()
 	time.Sleep(20 * time.Millisecond)
-	require.Equal(t, 10, count(t, db, "events"))
+	require.Equal(t, 10, count(t, db, "event_ids"))
 	clk.Add(2 * time.Hour)
-	require.Eventually(t, func() bool { return count(t, db, "events") == 0 }, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return count(t, db, "event_ids") == 0 }, 5*time.Second, 5*time.Millisecond)
 	cancel()
 	require.NoError(t, <-done)
 
@@ -561,4 +562,198 @@ VALUES (?, ?, ?, ?, 'old-agent', 1, ?, ?, ?, ?)`, ms<<20|int64(i), e.Event.ID, e
 			}
 		}
 	}
+}
+
+// appendAtVersion9 stores evs as Append did at schema version 9, one
+// events row each: with the body in the row when inRow is set (as before
+// migration 0009), else with an empty body and the bodies in chunks of
+// format 1.
+func appendAtVersion9(t *testing.T, db *DB, agentID string, seq int64, ingested time.Time, inRow bool, evs []*event.Event) {
+	t.Helper()
+	require.NoError(t, db.writer.submit(t.Context(), len(evs), false, func(tx *wtx) error {
+		keyed := make([]keyedEvent, len(evs))
+		rows := make([]encodedEvent, len(evs))
+		for i, e := range evs {
+			body, err := event.Encode(e)
+			if err != nil {
+				return err
+			}
+			rows[i] = encodedEvent{id: e.Event.ID, user: e.User.Name, host: e.Host.Name, action: e.Event.Action, ts: nanos(e.Timestamp), body: body}
+			rowBody := body
+			if !inRow {
+				rowBody = []byte{}
+			}
+			res, err := tx.exec(`INSERT INTO events (id, ts, ingested, agent_id, seq, action, user_name, host_name, body)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Event.ID, nanos(e.Timestamp), nanos(ingested), agentID, seq,
+				e.Event.Action, e.User.Name, e.Host.Name, rowBody)
+			if err != nil {
+				return err
+			}
+			rid, err := res.LastInsertId()
+			if err != nil {
+				return err
+			}
+			keyed[i] = keyedEvent{rid: rid, row: &rows[i], index: i}
+		}
+		if !inRow {
+			var w chunkWriter
+			for start := 0; start < len(rows); start += chunkEvents {
+				end := min(start+chunkEvents, len(rows))
+				if _, err := tx.exec(insertChunk, keyed[start].rid, w.encode(chunkBodiesOnly, 0, rows[start:end])); err != nil {
+					return err
+				}
+			}
+		}
+		if err := tx.insertKeys(keyed); err != nil {
+			return err
+		}
+		_, err := tx.exec("INSERT INTO agents (agent_id, last_seq, last_seen) VALUES (?, ?, 0) ON CONFLICT (agent_id) DO UPDATE SET last_seq = excluded.last_seq", agentID, seq)
+		return err
+	}))
+}
+
+// TestEventIDsMigration stores events as version 9 did (bodies in rows
+// and in chunks of format 1), migrates, and checks that they read, count
+// as stored for a retried batch, and expire beside events stored since,
+// which have no events row.
+func TestEventIDsMigration(t *testing.T) {
+	ctx := t.Context()
+	clk := newClock()
+	now := clk.Now()
+	path := filepath.Join(t.TempDir(), "v9.db")
+	old, err := Open(ctx, path, Options{migrations: migrationsUpTo(t, 9)})
+	require.NoError(t, err)
+	inRow, inChunks := genEvents(1, 20), genEvents(2, 2*chunkEvents+3)
+	for i, e := range inRow {
+		e.Timestamp = now.Add(-time.Duration(3*i+2) * time.Hour) // 2, 5, 8… hours old
+	}
+	for i, e := range inChunks {
+		e.Timestamp = now.Add(-time.Duration(3*i+1) * time.Hour) // 1, 4, 7… hours old
+	}
+	ingestedBefore := now.Add(-time.Minute)
+	appendAtVersion9(t, old, "old-agent", 1, ingestedBefore, true, inRow)
+	appendAtVersion9(t, old, "old-agent", 2, ingestedBefore, false, inChunks)
+	// Retention emptied the end of the table before the migration: SQLite
+	// gives the last rid again, inside a chunk of format 1.
+	require.NoError(t, old.writer.submit(ctx, 1, false, func(tx *wtx) error {
+		var rid int64
+		if err := tx.queryRow("DELETE FROM events WHERE id = ? RETURNING rid", inChunks[len(inChunks)-1].Event.ID).Scan(&rid); err != nil {
+			return err
+		}
+		gone := []keyEntry{{rid: rid}}
+		rows, err := tx.query(chunkOf, ridList(gone))
+		if err != nil {
+			return err
+		}
+		var set chunkSet
+		defer set.release()
+		if err := set.read(rows); err != nil {
+			return err
+		}
+		if err := tx.purgeBodies(&set, gone); err != nil {
+			return err
+		}
+		if _, err := tx.exec("DELETE FROM event_keys"); err != nil {
+			return err
+		}
+		_, err = tx.exec("DELETE FROM event_key_entries")
+		return err
+	}))
+	require.NoError(t, old.Close())
+	inChunks = inChunks[:len(inChunks)-1]
+
+	db := openAt(t, path, Options{Now: clk.Now, Retention: store.Retention{Events: 48 * time.Hour}})
+	db.retentionChunk = 5
+	// The key rows are rebuilt for the events kept (the deletion above
+	// dropped them all).
+	require.NoError(t, db.writer.submit(ctx, 1, false, func(tx *wtx) error {
+		for _, batch := range [][]*event.Event{inRow, inChunks} {
+			var keyed []keyedEvent
+			for i, e := range batch {
+				var rid int64
+				if err := tx.queryRow("SELECT rid FROM events WHERE id = ?", e.Event.ID).Scan(&rid); err != nil {
+					return err
+				}
+				keyed = append(keyed, keyedEvent{rid: rid, index: i, row: &encodedEvent{id: e.Event.ID, user: e.User.Name,
+					host: e.Host.Name, action: e.Event.Action, ts: nanos(e.Timestamp)}})
+			}
+			if err := tx.insertKeys(keyed); err != nil {
+				return err
+			}
+		}
+		return nil
+	}))
+	require.Equal(t, len(inRow)+len(inChunks), count(t, db, "event_ids"))
+	var maxRid, next int64
+	require.NoError(t, db.readers.QueryRow("SELECT max(rid) FROM events").Scan(&maxRid))
+	require.NoError(t, db.readers.QueryRow("SELECT next FROM event_rid").Scan(&next))
+	require.Equal(t, maxRid+1, next)
+	checkBodies(t, db)
+	checkKeys(t, db)
+
+	// New events, with old ones resent: those count as duplicates.
+	fresh := genEvents(3, chunkEvents+5)
+	for i, e := range fresh {
+		e.Timestamp = now.Add(-time.Duration(3*i) * time.Hour) // 0, 3, 6… hours old
+	}
+	batch := append([]*event.Event{inRow[3], inChunks[0]}, fresh...)
+	batch = append(batch, inChunks[len(inChunks)-1])
+	res, err := db.Events().Append(ctx, "new-agent", 1, batch)
+	require.NoError(t, err)
+	require.Equal(t, len(fresh), res.Stored)
+	require.Equal(t, 3, res.Duplicates)
+	require.Equal(t, len(inRow)+len(inChunks), count(t, db, "events"), "new events have no row")
+	checkBodies(t, db)
+	checkKeys(t, db)
+
+	all := append(append(append([]*event.Event{}, inRow...), inChunks...), fresh...)
+	ingested := map[string]time.Time{}
+	for _, e := range all {
+		ingested[e.Event.ID] = ingestedBefore
+	}
+	for _, e := range fresh {
+		ingested[e.Event.ID] = now
+	}
+	check := func(want []*event.Event, f store.EventFilter) {
+		t.Helper()
+		slices.SortFunc(want, func(a, b *event.Event) int { return b.Timestamp.Compare(a.Timestamp) })
+		got := queryAll(t, db, f)
+		require.Len(t, got, len(want))
+		for i, e := range got {
+			require.Equal(t, want[i].Event.ID, e.Event.ID, "%d", i)
+			require.Equal(t, encode(t, want[i]), encode(t, withoutIngested(e)), "%d", i)
+			require.True(t, ingested[e.Event.ID].Equal(*e.Event.Ingested), "%d: ingested %v", i, e.Event.Ingested)
+		}
+	}
+	check(slices.Clone(all), store.EventFilter{Limit: 7, Descending: true})
+	user := all[0].User.Name
+	check(slices.DeleteFunc(slices.Clone(all), func(e *event.Event) bool { return e.User.Name != user }),
+		store.EventFilter{User: user, Limit: 3, Descending: true})
+	action := fresh[0].Event.Action
+	check(slices.DeleteFunc(slices.Clone(all), func(e *event.Event) bool { return e.Event.Action != action || e.User.Name != user }),
+		store.EventFilter{Action: action, User: user, Limit: 3, Descending: true})
+
+	// Retention deletes events of all three kinds older than two days.
+	rr, err := db.RunRetention(ctx)
+	require.NoError(t, err)
+	kept := slices.DeleteFunc(slices.Clone(all), func(e *event.Event) bool { return now.Sub(e.Timestamp) > 48*time.Hour })
+	require.Greater(t, len(all)-len(kept), 3*chunkEvents/2)
+	require.EqualValues(t, len(all)-len(kept), rr.Events)
+	require.Equal(t, len(kept), count(t, db, "event_ids"))
+	checkBodies(t, db)
+	checkKeys(t, db)
+	check(kept, store.EventFilter{Limit: 9, Descending: true})
+
+	// An expired event sent again is stored again, as a new event.
+	res, err = db.Events().Append(ctx, "new-agent", 2, []*event.Event{inRow[len(inRow)-1], fresh[len(fresh)-1]})
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Stored)
+	checkBodies(t, db)
+}
+
+// withoutIngested returns a copy of e without its time of ingest.
+func withoutIngested(e *event.Event) *event.Event {
+	c := *e
+	c.Event.Ingested = nil
+	return &c
 }
