@@ -155,7 +155,9 @@ func splitChunk(format byte, raw []byte) (chunk, error) {
 	if format == chunkFormat {
 		fields = 5
 	}
-	if k <= 0 || n == 0 || n > uint64(len(raw)-k)/fields {
+	// No writer of these formats puts more than chunkEvents events in a
+	// chunk.
+	if k <= 0 || n == 0 || n > chunkEvents || n > uint64(len(raw)-k)/fields {
 		return c, errors.New("bad count")
 	}
 	raw = raw[k:]

@@ -86,6 +86,7 @@ func TestChunkRoundTrip(t *testing.T) {
 		"1: count not a uvarint":    block(chunkBodiesOnly, 0x80),
 		"1: length not a uvarint":   block(chunkBodiesOnly, 1, 0x80),
 		"1: huge count":             block(chunkBodiesOnly, binary.AppendUvarint(nil, 1<<40)...),
+		"1: more than a chunk":      block(chunkBodiesOnly, append([]byte{chunkEvents + 1}, make([]byte, chunkEvents+1)...)...),
 		"1: huge length":            block(chunkBodiesOnly, append([]byte{1}, binary.AppendUvarint(nil, 1<<40)...)...),
 		"1: lengths add up to less": block(chunkBodiesOnly, 2, 1, 0, 'a', 'b'),
 
@@ -100,6 +101,7 @@ func TestChunkRoundTrip(t *testing.T) {
 		"2: an event without an id":   block(chunkFormat, 1, 0, 0, 0, 0, 0, 1, 'b'),
 		"2: a deleted slot with text": block(chunkFormat, 1, 0, 0, 1, 0, 0, 0, 'u'),
 		"2: huge length":              block(chunkFormat, append([]byte{1, 0, 1}, binary.AppendUvarint(nil, 1<<40)...)...),
+		"2: more than a chunk":        block(chunkFormat, append([]byte{chunkEvents + 1, 0}, make([]byte, 5*(chunkEvents+1))...)...),
 	} {
 		_, _, err := parseChunk(nil, bad)
 		require.ErrorIs(t, err, errCorrupt, name)
