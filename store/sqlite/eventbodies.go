@@ -45,10 +45,12 @@ const chunkEvents = 16
 
 // The first byte of a chunk's data is its format; the rest is an S2
 // block. Format 1 (chunkBodiesOnly): a uvarint count, count uvarint body
-// lengths, and the bodies. Format 2 (chunkFormat): a uvarint count, the
-// time of ingest as a varint, for each slot five uvarint lengths (id,
-// user, host, action, body), then each slot's five strings in that order.
-// A deleted event's slot is empty: every length 0.
+// lengths, and the bodies. Format 2 (chunkFormat): a uvarint count; the
+// batch the events came in: the time of ingest and the batch's seq as
+// varints, the length of the agent id as a uvarint and the agent id; for
+// each slot five uvarint lengths (id, user, host, action, body); then each
+// slot's five strings in that order. A deleted event's slot is empty:
+// every length 0.
 const (
 	chunkBodiesOnly = 0x01
 	chunkFormat     = 0x02
@@ -61,21 +63,30 @@ type chunkSlot struct{ id, user, host, action, body []byte }
 // live reports whether the slot holds an event.
 func (s *chunkSlot) live() bool { return len(s.body) > 0 }
 
+// batchInfo is what a chunk of format 2 keeps of the Append that stored
+// its events: the time of ingest (nanoseconds), and the agent and seq of
+// the batch, so that where each event came from stays known.
+type batchInfo struct {
+	ingested int64
+	agent    string
+	seq      int64
+}
+
 // chunk is a parsed chunk.
 type chunk struct {
-	format   byte
-	ingested int64 // nanoseconds; format 2 only
-	slots    []chunkSlot
+	format byte
+	batch  batchInfo // format 2 only
+	slots  []chunkSlot
 }
 
 // chunkWriter encodes chunks, reusing its buffers.
 type chunkWriter struct{ raw, dst []byte }
 
 // encode returns the data of a chunk of format with the events evs (a
-// zero encodedEvent is a deleted event's slot), in a new slice. ingested
-// and, in format 1, each event's id, user, host and action are not
-// written.
-func (w *chunkWriter) encode(format byte, ingested int64, evs []encodedEvent) []byte {
+// zero encodedEvent is a deleted event's slot) that came in batch, in a
+// new slice. Format 1 keeps neither batch nor each event's id, user, host
+// and action.
+func (w *chunkWriter) encode(format byte, batch batchInfo, evs []encodedEvent) []byte {
 	raw := binary.AppendUvarint(w.raw[:0], uint64(len(evs)))
 	size := 0
 	if format == chunkBodiesOnly {
@@ -84,7 +95,10 @@ func (w *chunkWriter) encode(format byte, ingested int64, evs []encodedEvent) []
 			size += len(evs[i].body)
 		}
 	} else {
-		raw = binary.AppendVarint(raw, ingested)
+		raw = binary.AppendVarint(raw, batch.ingested)
+		raw = binary.AppendVarint(raw, batch.seq)
+		raw = binary.AppendUvarint(raw, uint64(len(batch.agent)))
+		raw = append(raw, batch.agent...)
 		for i := range evs {
 			e := &evs[i]
 			if len(e.body) == 0 {
@@ -162,10 +176,19 @@ func splitChunk(format byte, raw []byte) (chunk, error) {
 	}
 	raw = raw[k:]
 	if format == chunkFormat {
-		if c.ingested, k = binary.Varint(raw); k <= 0 {
+		if c.batch.ingested, k = binary.Varint(raw); k <= 0 {
 			return c, errors.New("bad time of ingest")
 		}
 		raw = raw[k:]
+		if c.batch.seq, k = binary.Varint(raw); k <= 0 {
+			return c, errors.New("bad batch seq")
+		}
+		raw = raw[k:]
+		l, k := binary.Uvarint(raw)
+		if k <= 0 || l > uint64(len(raw)-k) {
+			return c, errors.New("bad agent id")
+		}
+		c.batch.agent, raw = string(raw[k:k+int(l)]), raw[k+int(l):]
 	}
 	lens := make([]uint64, n*fields)
 	total := uint64(0)
@@ -222,7 +245,7 @@ type bodyChunk struct {
 // at most chunkEvents events and chunkBytes bytes of bodies each (or one
 // event), and a new chunk wherever split(i) says so. It returns them
 // encoded.
-func cutChunks(n int, ingested int64, ev func(i int) *encodedEvent, split func(i int) bool) []bodyChunk {
+func cutChunks(n int, batch batchInfo, ev func(i int) *encodedEvent, split func(i int) bool) []bodyChunk {
 	var (
 		w      chunkWriter
 		chunks = make([]bodyChunk, 0, (n+chunkEvents-1)/chunkEvents)
@@ -233,14 +256,14 @@ func cutChunks(n int, ingested int64, ev func(i int) *encodedEvent, split func(i
 	for i := range n {
 		e := ev(i)
 		if len(evs) > 0 && (len(evs) == chunkEvents || size+len(e.body) > chunkBytes || split != nil && split(i)) {
-			chunks = append(chunks, bodyChunk{start, w.encode(chunkFormat, ingested, evs)})
+			chunks = append(chunks, bodyChunk{start, w.encode(chunkFormat, batch, evs)})
 			evs, size, start = evs[:0], 0, i
 		}
 		evs = append(evs, *e)
 		size += len(e.body)
 	}
 	if len(evs) > 0 {
-		chunks = append(chunks, bodyChunk{start, w.encode(chunkFormat, ingested, evs)})
+		chunks = append(chunks, bodyChunk{start, w.encode(chunkFormat, batch, evs)})
 	}
 	return chunks
 }
@@ -248,8 +271,8 @@ func cutChunks(n int, ingested int64, ev func(i int) *encodedEvent, split func(i
 // chunkBodies cuts rows into chunks and encodes them: the work of the
 // caller's goroutine, so that the writer only writes them (see
 // insertBodies).
-func chunkBodies(rows []encodedEvent, ingested int64) []bodyChunk {
-	return cutChunks(len(rows), ingested, func(i int) *encodedEvent { return &rows[i] }, nil)
+func chunkBodies(rows []encodedEvent, batch batchInfo) []bodyChunk {
+	return cutChunks(len(rows), batch, func(i int) *encodedEvent { return &rows[i] }, nil)
 }
 
 const insertChunk = "INSERT INTO event_bodies (first, data) VALUES (?, ?)"
@@ -259,12 +282,12 @@ const insertChunk = "INSERT INTO event_bodies (first, data) VALUES (?, ?)"
 // as they are when every event was stored, with consecutive rids, as is
 // usual; otherwise (some were stored already) the stored events' bodies
 // are cut into chunks again here, never across a gap in their rids.
-func (tx *wtx) insertBodies(rows []encodedEvent, ingested int64, stored []keyedEvent, chunks []bodyChunk) error {
+func (tx *wtx) insertBodies(rows []encodedEvent, batch batchInfo, stored []keyedEvent, chunks []bodyChunk) error {
 	if len(stored) == 0 {
 		return nil
 	}
 	if len(stored) != len(rows) || !consecutive(stored) {
-		chunks = cutChunks(len(stored), ingested, func(i int) *encodedEvent { return stored[i].row },
+		chunks = cutChunks(len(stored), batch, func(i int) *encodedEvent { return stored[i].row },
 			func(i int) bool { return stored[i].rid != stored[i-1].rid+1 })
 	}
 	for _, c := range chunks {
@@ -402,7 +425,7 @@ func (tx *wtx) purgeBodies(set *chunkSet, es []keyEntry) error {
 			evs = append(evs, encodedEvent{id: string(s.id), user: string(s.user), host: string(s.host),
 				action: string(s.action), body: s.body})
 		}
-		if _, err := tx.exec("UPDATE event_bodies SET data = ? WHERE first = ?", w.encode(c.format, c.ingested, evs), first); err != nil {
+		if _, err := tx.exec("UPDATE event_bodies SET data = ? WHERE first = ?", w.encode(c.format, c.batch, evs), first); err != nil {
 			return err
 		}
 	}

@@ -35,18 +35,19 @@ func TestChunkRoundTrip(t *testing.T) {
 		{ev("e1", "u", "h", "a", strings.Repeat("x", 300)), ev("é", "é", "é", "é", "é")},
 	} {
 		for _, format := range []byte{chunkBodiesOnly, chunkFormat} {
-			got, _, err := parseChunk(nil, w.encode(format, -42, evs))
+			batch := batchInfo{ingested: -42, agent: "agent-é", seq: 1 << 40}
+			got, _, err := parseChunk(nil, w.encode(format, batch, evs))
 			require.NoError(t, err)
 			require.Equal(t, format, got.format)
 			require.Len(t, got.slots, len(evs))
 			want := slices.Clone(evs)
 			if format == chunkBodiesOnly {
-				require.Zero(t, got.ingested, "format 1 has no time of ingest")
+				require.Zero(t, got.batch, "format 1 keeps nothing of the batch")
 				for i := range want {
 					want[i] = encodedEvent{body: want[i].body}
 				}
 			} else {
-				require.EqualValues(t, -42, got.ingested)
+				require.Equal(t, batch, got.batch)
 			}
 			for i, s := range slotEvents(got) {
 				require.Equal(t, want[i].id, s.id, "slot %d", i)
@@ -58,12 +59,13 @@ func TestChunkRoundTrip(t *testing.T) {
 	}
 	// The chunk's data is one format byte and an S2 block.
 	evs := []encodedEvent{ev("i", "u", "", "act", "ab"), {}, ev("j", "", "h", "", "c")}
-	data := w.encode(chunkFormat, 5, evs)
+	batch := batchInfo{ingested: 5, agent: "ag", seq: 2}
+	data := w.encode(chunkFormat, batch, evs)
 	require.Equal(t, byte(chunkFormat), data[0])
 	raw, err := s2.Decode(nil, data[1:])
 	require.NoError(t, err)
-	require.Equal(t, []byte{3, 10, 1, 1, 0, 3, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 'i', 'u', 'a', 'c', 't', 'a', 'b', 'j', 'h', 'c'}, raw)
-	old := w.encode(chunkBodiesOnly, 5, evs)
+	require.Equal(t, []byte{3, 10, 4, 2, 'a', 'g', 1, 1, 0, 3, 2, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 'i', 'u', 'a', 'c', 't', 'a', 'b', 'j', 'h', 'c'}, raw)
+	old := w.encode(chunkBodiesOnly, batch, evs)
 	require.Equal(t, byte(chunkBodiesOnly), old[0])
 	raw, err = s2.Decode(nil, old[1:])
 	require.NoError(t, err)
@@ -90,18 +92,20 @@ func TestChunkRoundTrip(t *testing.T) {
 		"1: huge length":            block(chunkBodiesOnly, append([]byte{1}, binary.AppendUvarint(nil, 1<<40)...)...),
 		"1: lengths add up to less": block(chunkBodiesOnly, 2, 1, 0, 'a', 'b'),
 
-		"2: no slots":                 block(chunkFormat, 0, 0),
-		"2: more slots than bytes":    block(chunkFormat, 2, 0, 0, 0, 0, 0, 0),
-		"2: no time of ingest":        block(chunkFormat, 1),
+		"2: no slots":                 block(chunkFormat, 0, 0, 0, 0),
+		"2: more slots than bytes":    block(chunkFormat, 2, 0, 0, 0, 0, 0, 0, 0, 0),
+		"2: nothing after the count":  block(chunkFormat, 1),
 		"2: time not a varint":        block(chunkFormat, 1, 0x80, 0x80, 0x80, 0x80, 0x80),
-		"2: a length missing":         block(chunkFormat, 1, 0, 1, 1, 1, 1),
-		"2: length past the end":      block(chunkFormat, 1, 0, 1, 0, 0, 0, 9, 'i', 'b'),
-		"2: bytes left over":          block(chunkFormat, 1, 0, 1, 0, 0, 0, 1, 'i', 'b', 'c'),
-		"2: an event without a body":  block(chunkFormat, 1, 0, 1, 0, 0, 0, 0, 'i'),
-		"2: an event without an id":   block(chunkFormat, 1, 0, 0, 0, 0, 0, 1, 'b'),
-		"2: a deleted slot with text": block(chunkFormat, 1, 0, 0, 1, 0, 0, 0, 'u'),
-		"2: huge length":              block(chunkFormat, append([]byte{1, 0, 1}, binary.AppendUvarint(nil, 1<<40)...)...),
-		"2: more than a chunk":        block(chunkFormat, append([]byte{chunkEvents + 1, 0}, make([]byte, 5*(chunkEvents+1))...)...),
+		"2: seq not a varint":         block(chunkFormat, 1, 0, 0x80, 0x80, 0x80, 0x80),
+		"2: agent id past the end":    block(chunkFormat, 1, 0, 0, 9, 'a', 0, 0, 0, 0, 0),
+		"2: a length missing":         block(chunkFormat, 1, 0, 0, 0, 1, 1, 1, 1),
+		"2: length past the end":      block(chunkFormat, 1, 0, 0, 0, 1, 0, 0, 0, 9, 'i', 'b'),
+		"2: bytes left over":          block(chunkFormat, 1, 0, 0, 0, 1, 0, 0, 0, 1, 'i', 'b', 'c'),
+		"2: an event without a body":  block(chunkFormat, 1, 0, 0, 0, 1, 0, 0, 0, 0, 'i'),
+		"2: an event without an id":   block(chunkFormat, 1, 0, 0, 0, 0, 0, 0, 0, 1, 'b'),
+		"2: a deleted slot with text": block(chunkFormat, 1, 0, 0, 0, 0, 1, 0, 0, 0, 'u'),
+		"2: huge length":              block(chunkFormat, append([]byte{1, 0, 0, 0, 1}, binary.AppendUvarint(nil, 1<<40)...)...),
+		"2: more than a chunk":        block(chunkFormat, append([]byte{chunkEvents + 1, 0, 0, 0}, make([]byte, 5*(chunkEvents+1))...)...),
 	} {
 		_, _, err := parseChunk(nil, bad)
 		require.ErrorIs(t, err, errCorrupt, name)
@@ -111,11 +115,11 @@ func TestChunkRoundTrip(t *testing.T) {
 func FuzzParseChunk(f *testing.F) {
 	var w chunkWriter
 	evs := []encodedEvent{{id: "e1", user: "u", host: "h", action: "a", body: []byte(`{"a":1}`)}, {}, {id: "e3", body: []byte("b")}}
-	f.Add(w.encode(chunkFormat, 1, evs))
-	f.Add(w.encode(chunkBodiesOnly, 0, evs))
+	f.Add(w.encode(chunkFormat, batchInfo{ingested: 1, agent: "agent-1", seq: 9}, evs))
+	f.Add(w.encode(chunkBodiesOnly, batchInfo{}, evs))
 	f.Add([]byte{chunkFormat})
 	f.Add(append([]byte{chunkBodiesOnly}, s2.Encode(nil, []byte{1, 1, 'x'})...))
-	f.Add(append([]byte{chunkFormat}, s2.Encode(nil, []byte{1, 0, 1, 0, 0, 0, 1, 'i', 'x'})...))
+	f.Add(append([]byte{chunkFormat}, s2.Encode(nil, []byte{1, 0, 0, 1, 'a', 1, 0, 0, 0, 1, 'i', 'x'})...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, _, err := parseChunk(nil, data)
 		if err != nil {
@@ -124,10 +128,10 @@ func FuzzParseChunk(f *testing.F) {
 		}
 		require.NotEmpty(t, c.slots)
 		var w chunkWriter
-		again, _, err := parseChunk(make([]byte, 3), w.encode(c.format, c.ingested, slotEvents(c)))
+		again, _, err := parseChunk(make([]byte, 3), w.encode(c.format, c.batch, slotEvents(c)))
 		require.NoError(t, err)
 		require.Equal(t, slotEvents(c), slotEvents(again))
-		require.Equal(t, c.ingested, again.ingested)
+		require.Equal(t, c.batch, again.batch)
 		require.Equal(t, c.format, again.format)
 	})
 }
@@ -230,6 +234,8 @@ func TestAppendChunksStoredEventsOnly(t *testing.T) {
 	require.Equal(t, 3+2, count(t, db, "event_bodies"))
 
 	checkBodies(t, db)
+	checkOrigin(t, db, first, "agent-1", 1)
+	checkOrigin(t, db, fresh, "agent-1", 2)
 	stored := storedBodies(t, db)
 	for _, e := range append(first, fresh...) {
 		require.Equal(t, encode(t, e), stored[e.Event.ID])
@@ -285,7 +291,8 @@ func TestCutChunks(t *testing.T) {
 		for i, b := range tt.bodies {
 			evs[i] = encodedEvent{id: "e" + strconv.Itoa(i), user: "u", action: "a", body: b}
 		}
-		chunks := cutChunks(len(evs), 7, func(i int) *encodedEvent { return &evs[i] },
+		batch := batchInfo{ingested: 7, agent: "agent-1", seq: 3}
+		chunks := cutChunks(len(evs), batch, func(i int) *encodedEvent { return &evs[i] },
 			func(i int) bool { return slices.Contains(tt.split, i) })
 		var starts []int
 		next := 0
@@ -295,7 +302,7 @@ func TestCutChunks(t *testing.T) {
 			got, _, err := parseChunk(nil, c.data)
 			require.NoError(t, err, tt.name)
 			require.Equal(t, byte(chunkFormat), got.format, tt.name)
-			require.EqualValues(t, 7, got.ingested, tt.name)
+			require.Equal(t, batch, got.batch, tt.name)
 			for j, s := range slotEvents(got) {
 				want := evs[c.start+j]
 				require.Equal(t, want.id, s.id, tt.name)

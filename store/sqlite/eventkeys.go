@@ -658,7 +658,7 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 			if !shows(p.f, slot.user, slot.host, slot.action) {
 				continue
 			}
-			body, ingested = slot.body, c.ingested
+			body, ingested = slot.body, c.batch.ingested
 		}
 		ev, err := event.Decode(body)
 		if ev == nil {

@@ -33,8 +33,8 @@ func (s events) Append(ctx context.Context, agentID string, seq int64, evs []*ev
 }
 
 // AppendEncoded implements store.Events. The time of ingest is kept beside
-// the body, not in it: a body is the event as it came. The agent id and
-// seq are kept per agent (the agents row), not per event.
+// the body, not in it: a body is the event as it came; so are the agent
+// id and seq of the batch.
 func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, evs []*event.Event, bodies [][]byte) (store.AppendResult, error) {
 	fail := func(err error) (store.AppendResult, error) {
 		return store.AppendResult{}, fmt.Errorf("append %d events from agent %q (seq %d): %w", len(evs), agentID, seq, err)
@@ -81,7 +81,8 @@ func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, ev
 		rows[i] = r
 	}
 	ing := nanos(ingested)
-	chunks := chunkBodies(rows, ing)
+	batch := batchInfo{ingested: ing, agent: agentID, seq: seq}
+	chunks := chunkBodies(rows, batch)
 	var res store.AppendResult
 	err := s.db.writeBulk(ctx, len(rows), func(tx *wtx) error {
 		res = store.AppendResult{}
@@ -100,7 +101,7 @@ func (s events) AppendEncoded(ctx context.Context, agentID string, seq int64, ev
 		if err != nil {
 			return err
 		}
-		if err := tx.insertBodies(rows, ing, keyed, chunks); err != nil {
+		if err := tx.insertBodies(rows, batch, keyed, chunks); err != nil {
 			return fmt.Errorf("store the bodies of %d events: %w", len(keyed), err)
 		}
 		if err := tx.insertKeys(keyed); err != nil {

@@ -100,6 +100,8 @@ func queryAll(t *testing.T, db *DB, f store.EventFilter) []*event.Event {
 type storedEvent struct {
 	id, user, host, action string
 	ts, ingested           int64
+	agent                  string // the agent and seq of the batch it came in
+	seq                    int64
 	row                    bool   // has an events row
 	rowBody                []byte // the body in its row
 	body                   []byte // the body, from its row or its chunk ("" if neither has one)
@@ -113,7 +115,7 @@ func loadEvents(t *testing.T, db *DB) (map[int64]storedEvent, *chunkSet) {
 	rows, err := db.readers.QueryContext(t.Context(), "SELECT first, data FROM event_bodies")
 	require.NoError(t, err)
 	require.NoError(t, chunks.read(rows))
-	rows, err = db.readers.QueryContext(t.Context(), "SELECT rid, id, ts, ingested, user_name, host_name, action, body FROM events")
+	rows, err = db.readers.QueryContext(t.Context(), "SELECT rid, id, ts, ingested, agent_id, seq, user_name, host_name, action, body FROM events")
 	require.NoError(t, err)
 	defer func() { _ = rows.Close() }()
 	out := map[int64]storedEvent{}
@@ -122,7 +124,7 @@ func loadEvents(t *testing.T, db *DB) (map[int64]storedEvent, *chunkSet) {
 			rid int64
 			e   = storedEvent{row: true}
 		)
-		require.NoError(t, rows.Scan(&rid, &e.id, &e.ts, &e.ingested, &e.user, &e.host, &e.action, &e.rowBody))
+		require.NoError(t, rows.Scan(&rid, &e.id, &e.ts, &e.ingested, &e.agent, &e.seq, &e.user, &e.host, &e.action, &e.rowBody))
 		e.body = e.rowBody
 		if len(e.body) == 0 {
 			e.body = chunks.body(rid)
@@ -145,7 +147,7 @@ func loadEvents(t *testing.T, db *DB) (map[int64]storedEvent, *chunkSet) {
 			ev, err := event.Decode(s.body)
 			require.NotNil(t, ev, "event %d: %v", rid, err)
 			out[rid] = storedEvent{id: string(s.id), user: string(s.user), host: string(s.host), action: string(s.action),
-				ts: nanos(ev.Timestamp), ingested: c.ingested, body: s.body}
+				ts: nanos(ev.Timestamp), ingested: c.batch.ingested, agent: c.batch.agent, seq: c.batch.seq, body: s.body}
 		}
 	}
 	return out, chunks
@@ -162,4 +164,21 @@ func storedBodies(t *testing.T, db *DB) map[string]string {
 		stored[e.id] = string(e.body)
 	}
 	return stored
+}
+
+// checkOrigin checks that the store keeps, for each of evs, the agent and
+// seq of the batch that stored it.
+func checkOrigin(t *testing.T, db *DB, evs []*event.Event, agent string, seq int64) {
+	t.Helper()
+	stored, _ := loadEvents(t, db)
+	byID := map[string]storedEvent{}
+	for _, e := range stored {
+		byID[e.id] = e
+	}
+	for _, e := range evs {
+		got, ok := byID[e.Event.ID]
+		require.True(t, ok, "event %s is not stored", e.Event.ID)
+		require.Equal(t, agent, got.agent, "event %s", e.Event.ID)
+		require.Equal(t, seq, got.seq, "event %s", e.Event.ID)
+	}
 }

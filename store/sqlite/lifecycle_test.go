@@ -599,7 +599,7 @@ VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.Event.ID, nanos(e.Timestamp), nanos(inges
 			var w chunkWriter
 			for start := 0; start < len(rows); start += chunkEvents {
 				end := min(start+chunkEvents, len(rows))
-				if _, err := tx.exec(insertChunk, keyed[start].rid, w.encode(chunkBodiesOnly, 0, rows[start:end])); err != nil {
+				if _, err := tx.exec(insertChunk, keyed[start].rid, w.encode(chunkBodiesOnly, batchInfo{}, rows[start:end])); err != nil {
 					return err
 				}
 			}
@@ -705,6 +705,9 @@ func TestEventIDsMigration(t *testing.T) {
 	require.Equal(t, len(inRow)+len(inChunks), count(t, db, "events"), "new events have no row")
 	checkBodies(t, db)
 	checkKeys(t, db)
+	checkOrigin(t, db, inRow, "old-agent", 1)
+	checkOrigin(t, db, inChunks, "old-agent", 2)
+	checkOrigin(t, db, fresh, "new-agent", 1)
 
 	all := append(append(append([]*event.Event{}, inRow...), inChunks...), fresh...)
 	ingested := map[string]time.Time{}
@@ -749,6 +752,7 @@ func TestEventIDsMigration(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 2, res.Stored)
 	checkBodies(t, db)
+	checkOrigin(t, db, []*event.Event{inRow[len(inRow)-1]}, "new-agent", 2)
 }
 
 // withoutIngested returns a copy of e without its time of ingest.
