@@ -87,6 +87,7 @@ func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
 	s.hashes = newHashCache(s.cfg.HashCacheEntries, s.cfg.HashMaxBytes)
 	s.bucket = tokenBucket{rate: float64(s.cfg.MaxEventsPerSecond)}
 
+	state, msg := sensors.StateOK, fmt.Sprintf("scanning /proc every %v by configuration", s.cfg.ScanInterval)
 	if s.cfg.Mode != ModeProcScan {
 		conn, err := openConnector()
 		if err == nil {
@@ -98,11 +99,14 @@ func (s *Sensor) Run(ctx context.Context, emit func(event.Event)) error {
 			return err
 		}
 		s.log.Info("process connector unavailable, scanning /proc", "err", err)
-		s.tracker.Set(sensors.StateDegraded, ModeProcScan,
-			fmt.Sprintf("process connector unavailable (%v): scanning /proc every %v, shorter-lived processes are missed", err, s.cfg.ScanInterval))
-	} else {
-		s.tracker.Set(sensors.StateOK, ModeProcScan, fmt.Sprintf("scanning /proc every %v by configuration", s.cfg.ScanInterval))
+		state = sensors.StateDegraded
+		msg = fmt.Sprintf("process connector unavailable (%v): scanning /proc every %v, shorter-lived processes are missed", err, s.cfg.ScanInterval)
 	}
+	// The processes alive now are the baseline, reported only when they
+	// end. The health says the sensor scans once it has them, so that
+	// every process started after that is reported.
+	s.seed()
+	s.tracker.Set(state, ModeProcScan, msg)
 	return s.runScan(ctx, emit)
 }
 
@@ -185,8 +189,8 @@ func (s *Sensor) handle(ev procEvent, emit func(event.Event)) {
 	}
 }
 
+// runScan scans /proc every ScanInterval; seed has taken the baseline.
 func (s *Sensor) runScan(ctx context.Context, emit func(event.Event)) error {
-	s.seed()
 	seen := map[int]bool{}
 	var pids []int
 	t := time.NewTicker(s.cfg.ScanInterval)
