@@ -334,8 +334,13 @@ func (c *chunkSet) release() {
 	*c = chunkSet{}
 }
 
-// read parses the chunks rows of chunkOf return, and closes rows.
-func (c *chunkSet) read(rows *sql.Rows) error {
+// read parses the chunks that rows of chunkOf return, and closes rows; it
+// takes the query's error too, so that a query's results pass straight
+// in: c.read(tx.query(chunkOf, ridList(es))).
+func (c *chunkSet) read(rows *sql.Rows, err error) error {
+	if err != nil {
+		return classify(err)
+	}
 	defer func() { _ = rows.Close() }()
 	for rows.Next() {
 		var (

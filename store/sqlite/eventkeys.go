@@ -625,11 +625,7 @@ func (p *eventPage) fetch(ctx context.Context, batch []keyEntry) ([]pageEvent, e
 		}
 	}
 	if len(chunked) > 0 {
-		rows, err := p.query(ctx, chunkOf, ridList(chunked))
-		if err != nil {
-			return nil, err
-		}
-		if err := chunks.read(rows); err != nil {
+		if err := chunks.read(p.query(ctx, chunkOf, ridList(chunked))); err != nil {
 			return nil, err
 		}
 	}
@@ -1050,11 +1046,7 @@ RETURNING rid, id, user_name, host_name, action`, ridList(es))
 	}
 	var set chunkSet
 	defer set.release()
-	rows, err = tx.query(chunkOf, ridList(es))
-	if err != nil {
-		return 0, classify(err)
-	}
-	if err := set.read(rows); err != nil {
+	if err := set.read(tx.query(chunkOf, ridList(es))); err != nil {
 		return 0, err
 	}
 	for _, e := range es {

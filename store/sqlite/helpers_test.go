@@ -112,10 +112,8 @@ type storedEvent struct {
 func loadEvents(t *testing.T, db *DB) (map[int64]storedEvent, *chunkSet) {
 	t.Helper()
 	chunks := &chunkSet{}
-	rows, err := db.readers.QueryContext(t.Context(), "SELECT first, data FROM event_bodies")
-	require.NoError(t, err)
-	require.NoError(t, chunks.read(rows))
-	rows, err = db.readers.QueryContext(t.Context(), "SELECT rid, id, ts, ingested, agent_id, seq, user_name, host_name, action, body FROM events")
+	require.NoError(t, chunks.read(db.readers.QueryContext(t.Context(), "SELECT first, data FROM event_bodies")))
+	rows, err := db.readers.QueryContext(t.Context(), "SELECT rid, id, ts, ingested, agent_id, seq, user_name, host_name, action, body FROM events")
 	require.NoError(t, err)
 	defer func() { _ = rows.Close() }()
 	out := map[int64]storedEvent{}

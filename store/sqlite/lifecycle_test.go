@@ -641,13 +641,9 @@ func TestEventIDsMigration(t *testing.T) {
 			return err
 		}
 		gone := []keyEntry{{rid: rid}}
-		rows, err := tx.query(chunkOf, ridList(gone))
-		if err != nil {
-			return err
-		}
 		var set chunkSet
 		defer set.release()
-		if err := set.read(rows); err != nil {
+		if err := set.read(tx.query(chunkOf, ridList(gone))); err != nil {
 			return err
 		}
 		if err := tx.purgeBodies(&set, gone); err != nil {
